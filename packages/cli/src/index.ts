@@ -1,0 +1,85 @@
+// The lesionenc command line: parses arguments and dispatches to the commands.
+import { parseArgs } from 'node:util';
+
+import { isLesionEncError, setLogLevel } from '@lesionenc/core';
+import type { LogLevel } from '@lesionenc/core';
+
+import { runDemo } from './commands/demo';
+import { runInfo } from './commands/info';
+
+/** Where a command writes; tests pass their own. */
+export interface CliIo {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+/** A sub-command: parses its own arguments and returns the process exit code. */
+export type Command = (args: string[], io: CliIo) => Promise<number>;
+
+const COMMANDS: Readonly<Record<string, { run: Command; summary: string }>> = Object.freeze({
+  demo: { run: runDemo, summary: 'run the pipeline on a built-in example and print what it finds' },
+  info: { run: runInfo, summary: 'show the tfjs backend this machine gets, and the versions' },
+});
+
+const USAGE = `Usage: lesionenc <command> [options]
+
+Commands:
+${Object.entries(COMMANDS)
+  .map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`)
+  .join('\n')}
+
+Global options:
+  --log-level <level>   silent, error, warn (default), info or debug
+  -h, --help            show this help
+`;
+
+const defaultIo: CliIo = {
+  out: (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
+  err: (text) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
+};
+
+/**
+ * Runs the command line.
+ *
+ * @param argv - Arguments after the program name.
+ * @param io - Where output goes.
+ * @returns The exit code: 0 success, 1 a failure the tool reported, 2 bad usage.
+ */
+export async function runCli(argv: string[], io: CliIo = defaultIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
+    io.out(USAGE);
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name];
+  if (command === undefined) {
+    io.err(`lesionenc: unknown command '${name}'. Commands: ${Object.keys(COMMANDS).join(', ')}`);
+    return 2;
+  }
+
+  const globalArgs = parseArgs({
+    args: rest,
+    options: { 'log-level': { type: 'string' } },
+    strict: false,
+    allowPositionals: true,
+  });
+  const level = globalArgs.values['log-level'];
+  try {
+    if (typeof level === 'string') setLogLevel(level as LogLevel);
+    return await command.run(
+      rest.filter((a, i) => a !== '--log-level' && rest[i - 1] !== '--log-level'),
+      io,
+    );
+  } catch (error) {
+    if (isLesionEncError(error)) {
+      io.err(`lesionenc ${name}: ${error.message} [${error.code}]`);
+      return 1;
+    }
+    if (error instanceof TypeError && /parseArgs|Unknown option|argument/i.test(error.message)) {
+      io.err(`lesionenc ${name}: ${error.message}`);
+      return 2;
+    }
+    io.err(`lesionenc ${name}: ${(error as Error).message ?? String(error)}`);
+    return 1;
+  }
+}

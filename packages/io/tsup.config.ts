@@ -1,0 +1,5 @@
+import { defineConfig } from 'tsup';
+
+import { packageBuild } from '../../scripts/tsup-shared';
+
+export default defineConfig(packageBuild());

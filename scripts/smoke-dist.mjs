@@ -1,0 +1,47 @@
+// Loads every built package in plain Node, as ESM and as CJS: vitest resolves sources and would
+// hide a broken exports map or an import that only a bundler understands.
+import { readFileSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(path.join(root, 'package.json'));
+let failed = 0;
+let passed = 0;
+
+for (const dir of readdirSync(path.join(root, 'packages')).sort()) {
+  const { name } = JSON.parse(
+    readFileSync(path.join(root, 'packages', dir, 'package.json'), 'utf8'),
+  );
+  for (const [how, load] of [
+    ['import', () => import(name)],
+    ['require', async () => require(name)],
+  ]) {
+    try {
+      const mod = await load();
+      if (typeof mod !== 'object' || mod === null) throw new Error('module is not an object');
+      passed++;
+    } catch (error) {
+      failed++;
+      process.stderr.write(`smoke: ${how}('${name}') failed: ${error.message}\n`);
+    }
+  }
+}
+
+// The executable runs from its built file.
+const { execFileSync } = await import('node:child_process');
+try {
+  const out = execFileSync(process.execPath, [
+    path.join(root, 'packages/cli/dist/bin.js'),
+    '--help',
+  ]);
+  if (!out.toString().includes('Usage: lesionenc')) throw new Error('no usage text');
+  passed++;
+} catch (error) {
+  failed++;
+  process.stderr.write(`smoke: lesionenc --help failed: ${error.message}\n`);
+}
+
+process.stdout.write(`smoke-dist: ${passed} passed, ${failed} failed\n`);
+process.exitCode = failed === 0 ? 0 : 1;

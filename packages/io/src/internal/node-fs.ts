@@ -1,0 +1,72 @@
+// Node-only file access: reading with typed errors and writing atomically (temp name + rename).
+import { randomBytes } from 'node:crypto';
+import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+import { LesionEncError } from '@lesionenc/base';
+
+/**
+ * Reads a whole file, mapping the file system's errors to typed ones.
+ *
+ * @param path - The file.
+ * @returns Its bytes.
+ * @throws {@link LesionEncError} `FILE_NOT_FOUND` when it does not exist or is a folder,
+ * `CORRUPT_FILE` when it is empty, `INVALID_ARGUMENT` for another read failure.
+ */
+export async function readFileBytes(path: string): Promise<Uint8Array> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'EISDIR' || code === 'ENOTDIR') {
+      throw new LesionEncError(
+        'FILE_NOT_FOUND',
+        `file: expected a readable file, got ${code === 'EISDIR' ? 'a folder' : 'nothing at this path'}`,
+        { file: path, cause: error },
+      );
+    }
+    throw new LesionEncError(
+      'INVALID_ARGUMENT',
+      `file: expected a readable file, got ${code ?? 'an error'} (${(error as Error).message})`,
+      { file: path, cause: error },
+    );
+  }
+  if (bytes.length === 0) {
+    throw new LesionEncError('CORRUPT_FILE', 'file: expected data, got 0 bytes', { file: path });
+  }
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
+ * Writes bytes to a temporary name in the target's folder, then renames it into place, so a
+ * crash never leaves a half-written file under the final name.
+ *
+ * @param path - The final file.
+ * @param bytes - Its content.
+ * @throws {@link LesionEncError} `INVALID_ARGUMENT` when the folder is not writable.
+ */
+export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
+  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    await writeFile(temp, bytes);
+    await rename(temp, path);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw new LesionEncError(
+      'INVALID_ARGUMENT',
+      `write: expected a writable path, got ${(error as NodeJS.ErrnoException).code ?? 'an error'} ` +
+        `(${(error as Error).message})`,
+      { file: path, cause: error },
+    );
+  }
+}
+
+/** Whether a path is a folder (false when it does not exist). */
+export async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false;
+  }
+}

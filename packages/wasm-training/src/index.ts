@@ -1,3 +1,25 @@
-// @lesionenc/wasm-training: Gradient kernels and a memory plan for training tfjs models on the wasm backend.
-// The contents arrive with the issue that builds this package.
-export {};
+// @lesionenc/wasm-training: gradient kernels and a memory plan for training tfjs models on the
+// wasm backend.
+export { WASM_TRAINING_KERNELS, registerWasmTrainingKernels } from './kernels/register';
+export {
+  conv2dFilterGradient,
+  conv2dInputGradient,
+  depthwiseFilterGradient,
+  depthwiseInputGradient,
+  type ConvGeometry,
+} from './kernels/conv-gradients';
+export { traceKernels, type KernelTrace } from './trace';
+export {
+  measurePeakMemory,
+  readWasmMemory,
+  type PeakMemory,
+  type WasmMemoryReading,
+} from './memory';
+export {
+  DEFAULT_ACCUMULATING_TRAINER,
+  createAccumulatingTrainer,
+  type AccumulatedStepResult,
+  type AccumulatingTrainer,
+  type AccumulatingTrainerConfig,
+  type BatchLoss,
+} from './accumulate';

@@ -1,0 +1,72 @@
+// Extracts the strided input windows a convolution reads for each filter tap, the building block
+// of the filter gradients.
+import * as tf from '@tensorflow/tfjs-core';
+
+import { zeroPaddedWindow } from './bridge';
+
+/** Geometry of the spatial axes of a convolution, as the taps see it. */
+export interface TapGeometry {
+  /** The two spatial axes of the tensor the taps are cut from. */
+  axes: readonly [number, number];
+  outSize: readonly [number, number];
+  filterSize: readonly [number, number];
+  strides: readonly [number, number];
+  dilations: readonly [number, number];
+  /** Zero rows and columns added before the input (top, left). */
+  padBefore: readonly [number, number];
+}
+
+/**
+ * Returns a function giving, for filter tap `(i, j)`, the input values it multiplies:
+ * `x[.., ho * strideH + i * dilationH - padTop, wo * strideW + j * dilationW - padLeft, ..]` for
+ * every output position, shaped like `x` with the spatial axes replaced by the output size.
+ * With strides above 1 the input is split once into its stride phases, so each tap is a plain
+ * slice. Every tensor it creates lives in the caller's tidy scope.
+ */
+export function createTapReader(
+  x: tf.Tensor,
+  geometry: TapGeometry,
+): (i: number, j: number) => tf.Tensor {
+  const { axes, outSize, filterSize, strides, dilations, padBefore } = geometry;
+  const needed: [number, number] = [
+    (outSize[0] - 1) * strides[0] + (filterSize[0] - 1) * dilations[0] + 1,
+    (outSize[1] - 1) * strides[1] + (filterSize[1] - 1) * dilations[1] + 1,
+  ];
+  const window = zeroPaddedWindow(x, axes, [-padBefore[0], -padBefore[1]], needed);
+  // Cut every stride phase the taps use now, in the caller's scope: a tap may run in a tidy of
+  // its own, which must not dispose a phase other taps still read.
+  const phases = new Map<string, tf.Tensor>();
+  for (let i = 0; i < filterSize[0]; i++) {
+    for (let j = 0; j < filterSize[1]; j++) {
+      const p = (i * dilations[0]) % strides[0];
+      const q = (j * dilations[1]) % strides[1];
+      const key = `${p},${q}`;
+      if (phases.has(key)) continue;
+      if (strides[0] === 1 && strides[1] === 1) {
+        phases.set(key, window);
+        continue;
+      }
+      const begin = new Array<number>(x.rank).fill(0);
+      const step = new Array<number>(x.rank).fill(1);
+      begin[axes[0]] = p;
+      begin[axes[1]] = q;
+      step[axes[0]] = strides[0];
+      step[axes[1]] = strides[1];
+      phases.set(key, tf.stridedSlice(window, begin, window.shape.slice(), step));
+    }
+  }
+  const phase = (p: number, q: number): tf.Tensor => phases.get(`${p},${q}`)!;
+
+  return (i, j) => {
+    const row = i * dilations[0];
+    const column = j * dilations[1];
+    const source = phase(row % strides[0], column % strides[1]);
+    const begin = new Array<number>(x.rank).fill(0);
+    const size = source.shape.slice();
+    begin[axes[0]] = Math.floor(row / strides[0]);
+    begin[axes[1]] = Math.floor(column / strides[1]);
+    size[axes[0]] = outSize[0];
+    size[axes[1]] = outSize[1];
+    return tf.slice(source, begin, size);
+  };
+}

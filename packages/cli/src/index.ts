@@ -4,7 +4,9 @@ import { parseArgs } from 'node:util';
 import { isLesionEncError, setLogLevel } from '@lesionenc/core';
 import type { LogLevel } from '@lesionenc/core';
 
+import { runClassifier } from './commands/classifier';
 import { runDemo } from './commands/demo';
+import { runIca } from './commands/ica';
 import { runInfo } from './commands/info';
 
 /** Where a command writes; tests pass their own. */
@@ -19,6 +21,14 @@ export type Command = (args: string[], io: CliIo) => Promise<number>;
 const COMMANDS: Readonly<Record<string, { run: Command; summary: string }>> = Object.freeze({
   demo: { run: runDemo, summary: 'run the pipeline on a built-in example and print what it finds' },
   info: { run: runInfo, summary: 'show the tfjs backend this machine gets, and the versions' },
+  ica: {
+    run: runIca,
+    summary: 'fit FastICA on feature rows (.npy), or transform with a fitted model',
+  },
+  classifier: {
+    run: runClassifier,
+    summary: 'train a sequence or volumetric classifier, or predict',
+  },
 });
 
 const USAGE = `Usage: lesionenc <command> [options]

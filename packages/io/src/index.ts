@@ -16,4 +16,24 @@ export {
 export { readNifti, readNiftiLabels, writeNifti } from './nifti-node';
 export { type DecodeNpyOptions, type NpyArray, decodeNpy, encodeNpy } from './npy';
 export { readNpy, writeNpy } from './npy-node';
-export { geometryOrientation } from './orientation';
+export { geometryOrientation, orientationCode } from './orientation';
+export {
+  type DicomFileOptions,
+  type DicomImage,
+  type DicomImageHeader,
+  TRANSFER_SYNTAX,
+  decodeDicomImage,
+  parseDicomHeader,
+} from './dicom';
+export {
+  type DicomSeriesOptions,
+  type DicomSeriesResult,
+  type DicomSeriesSummary,
+  type DicomSkippedFile,
+  type DicomSource,
+  DEFAULT_DICOM_SERIES_OPTIONS,
+  decodeDicomSeries,
+  loadDicomSeries,
+  scanDicomSources,
+} from './dicom-series';
+export { dicomSourcesAt, listDicomSeries, readDicomSeries } from './dicom-node';

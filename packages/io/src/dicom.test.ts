@@ -1,0 +1,360 @@
+// Tests of the DICOM series reader on synthetic series (own writer and dcmtk) and the real files.
+import { execFileSync } from 'node:child_process';
+import {
+  copyFile,
+  mkdir,
+  mkdtemp,
+  readFile,
+  readdir,
+  rm,
+  truncate,
+  writeFile,
+} from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { AXIAL_LPS_DIRECTION, isLesionEncError } from '@lesionenc/base';
+
+import { decodeDicomImage, parseDicomHeader } from './dicom';
+import { listDicomSeries, readDicomSeries } from './dicom-node';
+import { decodeDicomSeries } from './dicom-series';
+import {
+  type TestSeriesOptions,
+  encodeTestDicom,
+  syntheticChest,
+  writeTestSeries,
+} from './testing/dicom-writer';
+
+// Geometry parsed from decimal strings written with 4 decimals.
+const POSITION_TOLERANCE_MM = 1e-4;
+
+function onPath(tool: string): boolean {
+  try {
+    execFileSync('which', [tool], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const HAVE_DCMTK = onPath('dcmcjpeg') && onPath('dcmconv');
+if (!HAVE_DCMTK) {
+  // Printed once so a skipped case is never mistaken for a passing one.
+  console.info('dcmtk (dcmcjpeg, dcmconv) not on PATH: compressed-series cases are skipped');
+}
+
+async function expectCode(run: () => Promise<unknown>, code: string, message?: RegExp) {
+  try {
+    await run();
+    expect.unreachable('should have thrown');
+  } catch (error) {
+    expect(isLesionEncError(error), String(error)).toBe(true);
+    expect((error as { code: string }).code).toBe(code);
+    if (message !== undefined) expect((error as Error).message).toMatch(message);
+  }
+}
+
+const chest = syntheticChest({ slices: 6, rows: 48, columns: 40 }, 3);
+let root: string;
+let counter = 0;
+
+async function series(options: TestSeriesOptions = {}): Promise<string> {
+  const folder = join(root, `s${counter++}`);
+  await writeTestSeries(folder, chest, options);
+  return folder;
+}
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'lesionenc-dicom-'));
+});
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('readDicomSeries on synthetic series', () => {
+  it('sorts by position (not file name or InstanceNumber) and keeps every voxel and the geometry', async () => {
+    const folder = await series({ fileOrder: [3, 0, 5, 1, 4, 2] });
+    const { volume, skipped, warnings, selected } = await readDicomSeries(folder);
+    expect(skipped).toEqual([]);
+    expect(warnings).toEqual([]);
+    expect(selected.imageCount).toBe(6);
+    expect(volume.data).toBeInstanceOf(Int16Array);
+    expect(Array.from(volume.data)).toEqual(Array.from(chest.data));
+    const g = volume.geometry;
+    expect(g.shape).toEqual([6, 48, 40]);
+    expect(g.spacingMm[0]).toBeCloseTo(1.25, 6);
+    expect(g.spacingMm[1]).toBeCloseTo(0.7, 9);
+    expect(g.spacingMm[2]).toBeCloseTo(0.75, 9);
+    g.originMm.forEach((o, r) =>
+      expect(Math.abs(o - chest.originMm[r]!)).toBeLessThan(POSITION_TOLERANCE_MM),
+    );
+    expect(g.direction).toEqual(AXIAL_LPS_DIRECTION);
+    expect(volume.metadata.modality).toBe('CT');
+    expect(volume.metadata.orientation).toBe('LPS');
+  });
+
+  it.each(['implicit-le', 'explicit-be', 'deflate'] as const)(
+    'reads %s voxel-identical',
+    async (syntax) => {
+      const { volume } = await readDicomSeries(await series({ syntax }));
+      expect(Array.from(volume.data)).toEqual(Array.from(chest.data));
+    },
+  );
+
+  it('applies unsigned storage, 12 stored bits, fractional slopes and padding', async () => {
+    const unsigned = await readDicomSeries(await series({ unsigned: true, bitsStored: 12 }));
+    expect(Array.from(unsigned.volume.data)).toEqual(Array.from(chest.data));
+
+    // Stored = (HU + 1024) / 0.5 keeps every HU exact; the volume becomes float32.
+    const scaled = await readDicomSeries(
+      await series({ rescaleSlope: 0.5, rescaleIntercept: -1024 }),
+    );
+    expect(scaled.volume.data).toBeInstanceOf(Float32Array);
+    expect(Array.from(scaled.volume.data)).toEqual(Array.from(chest.data));
+
+    const padded = await readDicomSeries(
+      await series({ paddingValue: 0, rescaleIntercept: -1000 }),
+      {
+        paddingHu: -2000,
+      },
+    );
+    const expected = Array.from(chest.data).map((v) => (v === -1024 ? -2000 : v));
+    expect(Array.from(padded.volume.data)).toEqual(expected);
+  });
+
+  it('promotes to float32 when rescaled values leave the int16 range', async () => {
+    const stored = new Uint16Array([0, 1, 40000, 65535]);
+    const bytes = encodeTestDicom(
+      [
+        { tag: [0x0008, 0x0060], vr: 'CS', value: 'CT' },
+        { tag: [0x0020, 0x000e], vr: 'UI', value: '1.2.3' },
+        { tag: [0x0028, 0x0010], vr: 'US', value: 2 },
+        { tag: [0x0028, 0x0011], vr: 'US', value: 2 },
+        { tag: [0x0028, 0x0100], vr: 'US', value: 16 },
+        { tag: [0x0028, 0x0101], vr: 'US', value: 16 },
+        { tag: [0x0028, 0x0103], vr: 'US', value: 0 },
+        { tag: [0x0028, 0x1052], vr: 'DS', value: '-1024' },
+        { tag: [0x0028, 0x1053], vr: 'DS', value: '1' },
+        { tag: [0x7fe0, 0x0010], vr: 'OW', value: stored },
+      ],
+      'explicit-le',
+      '1.2.3.1',
+    );
+    const { volume } = await decodeDicomSeries([{ name: 'wide.dcm', bytes }]);
+    expect(volume.data).toBeInstanceOf(Float32Array);
+    expect(Array.from(volume.data)).toEqual([-1024, -1023, 40000 - 1024, 65535 - 1024]);
+  });
+
+  it('reports gantry tilt, uneven spacing and mixed sizes with their codes', async () => {
+    await expectCode(
+      async () => readDicomSeries(await series({ tiltShiftMm: 0.5 })),
+      'GANTRY_TILT',
+      /drift/,
+    );
+    await expectCode(
+      async () => readDicomSeries(await series({ omitSlices: [2] })),
+      'UNEVEN_SPACING',
+      /2\.500 mm/,
+    );
+    await expectCode(
+      async () => readDicomSeries(await series({ mixSizeAt: 4 })),
+      'MIXED_SERIES',
+      /48x40, 48x39/,
+    );
+  });
+
+  it('drops duplicate positions and reports them', async () => {
+    const folder = await series();
+    await copyFile(join(folder, 'img-0002.dcm'), join(folder, 'img-0002-copy.dcm'));
+    const { volume, skipped } = await readDicomSeries(folder);
+    expect(volume.geometry.shape[0]).toBe(6);
+    expect(skipped.map((s) => s.reason)).toEqual(['duplicate slice position']);
+    expect(Array.from(volume.data)).toEqual(Array.from(chest.data));
+  });
+
+  it('falls back with warnings when Modality, positions or spacing are missing', async () => {
+    const noModality = await readDicomSeries(
+      await series({ omitTags: ['Modality', 'PixelSpacing'] }),
+    );
+    expect(noModality.warnings.join('\n')).toMatch(/no Modality/);
+    expect(noModality.warnings.join('\n')).toMatch(/no PixelSpacing/);
+    expect(noModality.volume.geometry.spacingMm[1]).toBe(1);
+
+    // Without positions the only order left is InstanceNumber, which the writer runs backwards.
+    const noPosition = await readDicomSeries(await series({ omitTags: ['ImagePositionPatient'] }));
+    expect(noPosition.warnings.join('\n')).toMatch(/InstanceNumber/);
+    const size = 48 * 40;
+    expect(Array.from(noPosition.volume.data.subarray(0, size))).toEqual(
+      Array.from(chest.data.subarray(5 * size, 6 * size)),
+    );
+    expect(noPosition.volume.geometry.spacingMm[0]).toBeCloseTo(1.25, 9);
+
+    const one = await readDicomSeries(join(await series(), 'img-0003.dcm'));
+    expect(one.volume.geometry.shape).toEqual([1, 48, 40]);
+    expect(one.volume.geometry.spacingMm[0]).toBeCloseTo(1.25, 9);
+    expect(one.warnings.join('\n')).toMatch(/SliceThickness/);
+  });
+
+  it('loads the good series among bad files and names them', async () => {
+    const folder = await series();
+    await writeFile(join(folder, 'empty.dcm'), new Uint8Array(0));
+    await writeFile(join(folder, 'notes.txt'), 'not an image\n');
+    await copyFile(join(folder, 'img-0000.dcm'), join(folder, 'truncated.dcm'));
+    await truncate(join(folder, 'truncated.dcm'), 3000);
+    await copyFile(join(folder, 'img-0001.dcm'), join(folder, 'header-only.dcm'));
+    await truncate(join(folder, 'header-only.dcm'), 200);
+    const { volume, skipped } = await readDicomSeries(folder);
+    expect(Array.from(volume.data)).toEqual(Array.from(chest.data));
+    const byName = Object.fromEntries(skipped.map((s) => [s.file.split('/').pop(), s.code]));
+    expect(byName).toEqual({
+      'empty.dcm': 'CORRUPT_FILE',
+      'notes.txt': 'UNSUPPORTED_FORMAT',
+      'truncated.dcm': 'CORRUPT_FILE',
+      'header-only.dcm': 'CORRUPT_FILE',
+    });
+  });
+
+  it('fails clearly on a folder without images and on a missing path', async () => {
+    const folder = join(root, 'junk');
+    await mkdir(folder);
+    await writeFile(join(folder, 'a.txt'), 'hello');
+    await expectCode(() => readDicomSeries(folder), 'UNSUPPORTED_FORMAT', /a\.txt/);
+    await expectCode(() => readDicomSeries(join(root, 'nothing-here')), 'FILE_NOT_FOUND');
+  });
+
+  it('lists every series and loads the one asked for', async () => {
+    const folder = join(root, 'two-series');
+    await writeTestSeries(join(folder, 'a'), chest, { seriesInstanceUid: '1.2.3.4' });
+    await writeTestSeries(join(folder, 'b'), chest, {
+      seriesInstanceUid: '1.2.3.5',
+      omitSlices: [4, 5],
+    });
+    const listed = await listDicomSeries(folder);
+    expect(listed.series.map((s) => [s.seriesInstanceUid, s.imageCount])).toEqual([
+      ['1.2.3.4', 6],
+      ['1.2.3.5', 4],
+    ]);
+    const largest = await readDicomSeries(folder);
+    expect(largest.selected.seriesInstanceUid).toBe('1.2.3.4');
+    const chosen = await readDicomSeries(folder, { seriesInstanceUid: '1.2.3.5' });
+    expect(chosen.volume.geometry.shape[0]).toBe(4);
+    await expectCode(
+      () => readDicomSeries(folder, { seriesInstanceUid: '9.9' }),
+      'INVALID_ARGUMENT',
+      /1\.2\.3\.4/,
+    );
+  });
+
+  it('decodes from bytes without touching the file system', async () => {
+    const folder = await series();
+    const names = (await readdir(folder)).sort();
+    const files = await Promise.all(
+      names.map(async (name) => ({
+        name,
+        bytes: new Uint8Array(await readFile(join(folder, name))),
+      })),
+    );
+    const { volume } = await decodeDicomSeries(files);
+    expect(Array.from(volume.data)).toEqual(Array.from(chest.data));
+  });
+
+  it('honours an abort signal', async () => {
+    const folder = await series();
+    const controller = new AbortController();
+    controller.abort();
+    await expectCode(() => readDicomSeries(folder, { signal: controller.signal }), 'ABORTED');
+  });
+});
+
+describe.skipIf(!HAVE_DCMTK)('readDicomSeries on series transcoded by dcmtk', () => {
+  const cases: [string, string, string[]][] = [
+    ['JPEG Lossless SV1', 'dcmcjpeg', ['+e1']],
+    ['JPEG Lossless process 14', 'dcmcjpeg', ['+el']],
+    ['explicit big endian', 'dcmconv', ['+tb']],
+    ['deflated', 'dcmconv', ['+td']],
+    ['implicit little endian', 'dcmconv', ['+ti']],
+    ['JPEG-LS lossless', 'dcmcjpls', []],
+    ['RLE', 'dcmcrle', []],
+  ];
+
+  it.each(cases)(
+    '%s loads voxel-identical to the uncompressed series',
+    async (_name, tool, args) => {
+      if (!onPath(tool)) return;
+      const source = await series({ fileOrder: [2, 4, 0, 1, 5, 3] });
+      const target = join(root, `t${counter++}`);
+      await mkdir(target);
+      for (const name of await readdir(source)) {
+        execFileSync(tool, [...args, join(source, name), join(target, name)], { stdio: 'pipe' });
+      }
+      const { volume } = await readDicomSeries(target);
+      const reference = await readDicomSeries(source);
+      expect(Array.from(volume.data)).toEqual(Array.from(reference.volume.data));
+      expect(volume.geometry).toEqual(reference.volume.geometry);
+      const syntax = parseDicomHeader(
+        new Uint8Array(await readFile(join(target, 'img-0000.dcm'))),
+      ).TransferSyntaxUID;
+      expect(volume.metadata.transferSyntaxUid).toBe(syntax);
+    },
+  );
+
+  it('reads a 12-bit unsigned JPEG Lossless series', async () => {
+    const source = await series({ unsigned: true, bitsStored: 12 });
+    const target = join(root, `t${counter++}`);
+    await mkdir(target);
+    for (const name of await readdir(source)) {
+      execFileSync('dcmcjpeg', ['+e1', join(source, name), join(target, name)], { stdio: 'pipe' });
+    }
+    const { volume } = await readDicomSeries(target);
+    expect(Array.from(volume.data)).toEqual(Array.from(chest.data));
+  });
+});
+
+const dataDir = process.env.LESIONENC_DATA_DIR;
+
+describe.skipIf(dataDir === undefined)('real DICOM files (LESIONENC_DATA_DIR)', () => {
+  it('loads the GE 3-slice series with the geometry its headers state', async () => {
+    const folder = join(dataDir!, 'dicom', 'ge-3slice');
+    const { volume, warnings } = await readDicomSeries(folder);
+    expect(warnings).toEqual([]);
+    const g = volume.geometry;
+    expect(g.shape).toEqual([3, 512, 512]);
+    expect(g.spacingMm[0]).toBeCloseTo(1, 4);
+    expect(g.spacingMm[1]).toBeCloseTo(0.810547, 6);
+    expect(g.spacingMm[2]).toBeCloseTo(0.810547, 6);
+    const headers = await Promise.all(
+      ['01.dcm', '02.dcm', '03.dcm'].map(async (f) =>
+        parseDicomHeader(new Uint8Array(await readFile(join(folder, f)))),
+      ),
+    );
+    const lowest = headers.reduce((a, b) =>
+      a.ImagePositionPatient![2] < b.ImagePositionPatient![2] ? a : b,
+    );
+    g.originMm.forEach((o, r) => expect(o).toBeCloseTo(lowest.ImagePositionPatient![r]!, 5));
+    expect(volume.metadata.transferSyntaxUid).toBe('1.2.840.10008.1.2');
+
+    // Slice 0 of the volume is the file at the lowest position, rescaled to HU.
+    const image = await decodeDicomImage(
+      new Uint8Array(
+        await readFile(join(folder, ['01.dcm', '02.dcm', '03.dcm'][headers.indexOf(lowest)]!)),
+      ),
+    );
+    const pad = image.header.PixelPaddingValue;
+    const n = 512 * 256 + 256;
+    const expected =
+      image.stored[n] === pad
+        ? -1024
+        : image.stored[n]! * (image.header.RescaleSlope ?? 1) +
+          (image.header.RescaleIntercept ?? 0);
+    expect(volume.data[n]).toBe(expected);
+  });
+
+  it('loads the LIDC slice pair with a warning for the missing Modality', async () => {
+    const { volume, warnings } = await readDicomSeries(join(dataDir!, 'dicom', 'lidc-slice'));
+    expect(volume.geometry.shape).toEqual([2, 512, 512]);
+    expect(volume.geometry.spacingMm[0]).toBeCloseTo(1, 6);
+    expect(volume.geometry.spacingMm[1]).toBeCloseTo(0.625, 6);
+    expect(warnings.join('\n')).toMatch(/no Modality/);
+  });
+});

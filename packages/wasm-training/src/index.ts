@@ -1,6 +1,12 @@
 // @lesionenc/wasm-training: gradient kernels and a memory plan for training tfjs models on the
 // wasm backend.
-export { WASM_TRAINING_KERNELS, registerWasmTrainingKernels } from './kernels/register';
+export {
+  CPU_TRAINING_FIXES,
+  WASM_TRAINING_KERNELS,
+  registerCpuTrainingFixes,
+  registerWasmTrainingKernels,
+} from './kernels/register';
+export { maxPoolInputGradient } from './kernels/fixes';
 export {
   conv2dFilterGradient,
   conv2dInputGradient,

@@ -44,13 +44,14 @@ export function runComposite(
 /**
  * A window of rows and columns of an NHWC-like tensor, with zeros outside: rows
  * `top .. top + height - 1` along `axes[0]` and columns `left .. left + width - 1` along
- * `axes[1]`, where negative indices or indices past the end read as zero.
+ * `axes[1]`, where negative indices or indices past the end read as `padValue`.
  */
 export function zeroPaddedWindow(
   x: tf.Tensor,
   axes: readonly [number, number],
   start: readonly [number, number],
   size: readonly [number, number],
+  padValue = 0,
 ): tf.Tensor {
   const rank = x.rank;
   const begin = new Array<number>(rank).fill(0);
@@ -72,6 +73,6 @@ export function zeroPaddedWindow(
     if (pads[axis][0] !== 0 || pads[axis][1] !== 0) pad = true;
   }
   let out = crop ? tf.slice(x, begin, sliceSize) : x;
-  if (pad) out = tf.pad(out, pads);
+  if (pad) out = tf.pad(out, pads, padValue);
   return out;
 }

@@ -12,8 +12,10 @@ export interface TapGeometry {
   filterSize: readonly [number, number];
   strides: readonly [number, number];
   dilations: readonly [number, number];
-  /** Zero rows and columns added before the input (top, left). */
+  /** Rows and columns of padding added before the input (top, left). */
   padBefore: readonly [number, number];
+  /** The value read outside the input. @defaultValue 0 */
+  padValue?: number;
 }
 
 /**
@@ -27,12 +29,12 @@ export function createTapReader(
   x: tf.Tensor,
   geometry: TapGeometry,
 ): (i: number, j: number) => tf.Tensor {
-  const { axes, outSize, filterSize, strides, dilations, padBefore } = geometry;
+  const { axes, outSize, filterSize, strides, dilations, padBefore, padValue = 0 } = geometry;
   const needed: [number, number] = [
     (outSize[0] - 1) * strides[0] + (filterSize[0] - 1) * dilations[0] + 1,
     (outSize[1] - 1) * strides[1] + (filterSize[1] - 1) * dilations[1] + 1,
   ];
-  const window = zeroPaddedWindow(x, axes, [-padBefore[0], -padBefore[1]], needed);
+  const window = zeroPaddedWindow(x, axes, [-padBefore[0], -padBefore[1]], needed, padValue);
   // Cut every stride phase the taps use now, in the caller's scope: a tap may run in a tidy of
   // its own, which must not dispose a phase other taps still read.
   const phases = new Map<string, tf.Tensor>();

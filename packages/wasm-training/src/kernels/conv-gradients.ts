@@ -17,7 +17,10 @@ const MAX_PATCH_GROUP_BYTES = 64 * 1024 * 1024;
  * Inserts `stride - 1` zeros after every row and column of an NHWC tensor (the input of a
  * transposed convolution), so a stride-1 convolution can play the role of the strided one.
  */
-function upsampleWithZeros(dy: tf.Tensor4D, strides: readonly [number, number]): tf.Tensor4D {
+export function upsampleWithZeros(
+  dy: tf.Tensor4D,
+  strides: readonly [number, number],
+): tf.Tensor4D {
   const [sh, sw] = strides;
   if (sh === 1 && sw === 1) return dy;
   const [n, ho, wo, c] = dy.shape;

@@ -8,7 +8,12 @@ import { createRandom } from '@lesionenc/base';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { WASM_TRAINING_KERNELS, registerWasmTrainingKernels } from './register';
+import {
+  CPU_TRAINING_FIXES,
+  WASM_TRAINING_KERNELS,
+  registerCpuTrainingFixes,
+  registerWasmTrainingKernels,
+} from './register';
 
 // Largest |wasm - cpu| allowed, relative to the largest |cpu| value of the result.
 const RELATIVE_TOLERANCE = 1e-4;
@@ -189,6 +194,7 @@ describe('registerWasmTrainingKernels', () => {
   beforeAll(async () => {
     await tf.setBackend('wasm');
     registerWasmTrainingKernels();
+    registerCpuTrainingFixes();
   });
 
   it('registers every listed kernel on wasm, idempotently', () => {
@@ -196,6 +202,8 @@ describe('registerWasmTrainingKernels', () => {
       expect(tf.getKernel(name, 'wasm')).toBeDefined();
     }
     expect(registerWasmTrainingKernels()).toEqual([]);
+    expect(registerCpuTrainingFixes()).toEqual([]);
+    for (const name of CPU_TRAINING_FIXES) expect(tf.getKernel(name, 'cpu')).toBeDefined();
     expect(tf.getKernel('Conv2DBackpropFilter', 'cpu')).toBeDefined();
   });
 
@@ -318,6 +326,85 @@ describe('registerWasmTrainingKernels', () => {
     const wasm = await on('wasm', () => runKernel('_FusedMatMul', inputs, attrs));
     expect(relativeError(wasm, cpu)).toBeLessThan(RELATIVE_TOLERANCE);
   });
+
+  it.each([
+    { x: [2, 8, 8, 8], pool: [2, 2], strides: [2, 2], pad: 'valid', ties: false },
+    { x: [1, 9, 9, 3], pool: [3, 3], strides: [2, 2], pad: 'same', ties: false },
+    { x: [2, 7, 7, 2], pool: [3, 3], strides: [1, 1], pad: 'same', ties: false },
+    { x: [1, 8, 8, 2], pool: [2, 2], strides: [2, 2], pad: 'valid', ties: true },
+    { x: [1, 9, 7, 2], pool: [3, 3], strides: [2, 2], pad: 'same', ties: true },
+    { x: [1, 6, 5, 2], pool: [2, 3], strides: [1, 2], pad: 'valid', ties: false },
+  ] as const)(
+    'MaxPoolGrad matches cpu: $x pool $pool strides $strides $pad ties $ties',
+    async (c) => {
+      const x = randomValues([...c.x], 15);
+      // After a ReLU many windows hold only zeros: the gradient goes to the first of them.
+      if (c.ties) x.data.forEach((v, i) => (x.data[i] = Math.max(0, Math.round(v))));
+      const attrs = { filterSize: c.pool, strides: c.strides, pad: c.pad };
+      const y = await on('cpu', () =>
+        tf.tidy(() => {
+          const pooled = tf.maxPool(
+            tf.tensor4d(x.data, x.shape as [number, number, number, number]),
+            [...c.pool],
+            [...c.strides],
+            c.pad,
+          );
+          return { data: pooled.dataSync() as Float32Array, shape: pooled.shape };
+        }),
+      );
+      const dy = randomValues(y.shape, 16);
+      const inputs = { dy, input: x, output: y };
+      const cpu = await on('cpu', () => runKernel('MaxPoolGrad', inputs, attrs));
+      const wasm = await on('wasm', () => runKernel('MaxPoolGrad', inputs, attrs));
+      expect(relativeError(wasm, cpu)).toBeLessThan(RELATIVE_TOLERANCE);
+    },
+  );
+
+  it.each(
+    (['nearest', 'bilinear'] as const).flatMap((method) =>
+      [
+        { x: [2, 4, 4, 3], size: [8, 8], alignCorners: false, halfPixelCenters: false },
+        { x: [3, 3, 5, 2], size: [7, 9], alignCorners: false, halfPixelCenters: false },
+        { x: [2, 3, 3, 2], size: [6, 5], alignCorners: true, halfPixelCenters: false },
+        { x: [2, 4, 3, 2], size: [9, 7], alignCorners: false, halfPixelCenters: true },
+      ].map((c) => ({ method, ...c })),
+    ),
+  )(
+    'the gradient of $method resizing $x to $size (alignCorners $alignCorners, ' +
+      'halfPixelCenters $halfPixelCenters) is its adjoint on cpu and wasm',
+    async (c) => {
+      const x = randomValues([...c.x], 17);
+      const dy = randomValues([c.x[0]!, ...c.size, c.x[3]!], 18);
+      const resize = (images: tf.Tensor4D) =>
+        c.method === 'nearest'
+          ? tf.image.resizeNearestNeighbor(
+              images,
+              [c.size[0]!, c.size[1]!],
+              c.alignCorners,
+              c.halfPixelCenters,
+            )
+          : tf.image.resizeBilinear(
+              images,
+              [c.size[0]!, c.size[1]!],
+              c.alignCorners,
+              c.halfPixelCenters,
+            );
+      for (const backend of ['cpu', 'wasm'] as const) {
+        await tf.setBackend(backend);
+        // For a linear map f with gradient g: <dy, f(x)> = <g(dy), x>.
+        const [forward, backward] = tf.tidy(() => {
+          const images = tf.tensor4d(x.data, x.shape as [number, number, number, number]);
+          const weights = tf.tensor(dy.data, dy.shape);
+          const objective = (t: tf.Tensor) => tf.sum(tf.mul(resize(t as tf.Tensor4D), weights));
+          const dx = tf.grad(objective)(images);
+          return [objective(images).dataSync()[0]!, tf.sum(tf.mul(dx, images)).dataSync()[0]!];
+        });
+        expect(Math.abs(backward - forward), backend).toBeLessThan(
+          RELATIVE_TOLERANCE * Math.abs(forward),
+        );
+      }
+    },
+  );
 
   it('leaks neither tensors nor wasm buffers over repeated calls', async () => {
     await tf.setBackend('wasm');

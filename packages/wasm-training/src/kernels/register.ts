@@ -11,6 +11,11 @@ import {
   depthwiseFilterGradient,
   depthwiseInputGradient,
 } from './conv-gradients';
+import {
+  maxPoolInputGradient,
+  resizeBilinearGradLoop,
+  resizeNearestNeighborGradLoop,
+} from './fixes';
 
 const log = createLogger('lesionenc.wasm-training.kernels');
 
@@ -31,6 +36,14 @@ const BACKEND = 'wasm';
  *   without; dense and LSTM gradients use both flags. Replaced by an explicit transpose followed
  *   by the untransposed product.
  *
+ * Present but wrong:
+ * - `ResizeNearestNeighborGrad` and `ResizeBilinearGrad` with `halfPixelCenters`: the wasm
+ *   kernels ignore the flag; those calls run a JavaScript loop on the data instead (logged
+ *   once). Upsampling layers of tfjs-layers do not set it and keep the wasm kernels.
+ * - `MaxPoolGrad`: gives gradients unrelated to the pooling windows (relative error near 1 on a
+ *   2x2, stride-2 pool of a [2, 8, 8, 8] input). Replaced by a composite that routes each
+ *   gradient to the first maximum of its window, as the cpu backend does.
+ *
  * Found by tracing the kernels one Adam step (forward, backward, update) dispatches for an
  * EfficientNet-style U-Net (conv, batch norm, ReLU, swish, depthwise conv, squeeze-excitation,
  * max pooling, nearest and bilinear upsampling, transposed conv, concatenation, softmax,
@@ -44,7 +57,36 @@ export const WASM_TRAINING_KERNELS: readonly string[] = Object.freeze([
   'Conv2DBackpropInput',
   'BatchMatMul',
   '_FusedMatMul',
+  'MaxPoolGrad',
+  'ResizeNearestNeighborGrad',
+  'ResizeBilinearGrad',
 ]);
+
+/**
+ * The kernels {@link registerCpuTrainingFixes} replaces on the cpu backend, which the tests of
+ * this package use as the reference.
+ *
+ * - `ResizeNearestNeighborGrad`: indexes the output gradient with the input's batch stride, so
+ *   every image after the first of a batch gets a wrong gradient (nearest upsampling layers).
+ * - `ResizeBilinearGrad`: labels its result `[batch, width, height, channels]`, so the gradient
+ *   of a non-square image has the wrong shape and training stops; and it ignores
+ *   `halfPixelCenters` (those calls run a JavaScript loop that mirrors the forward kernel).
+ */
+export const CPU_TRAINING_FIXES: readonly string[] = Object.freeze([
+  'ResizeNearestNeighborGrad',
+  'ResizeBilinearGrad',
+]);
+
+function relabelResizeGrad(original: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const { halfPixelCenters } = args.attrs as unknown as tf.ResizeBilinearGradAttrs;
+    if (halfPixelCenters) return resizeBilinearGradLoop(args);
+    const out = original(args) as tf.TensorInfo;
+    const images = input(args.inputs, 'images');
+    // The values are laid out in the input's order; only the shape is wrong.
+    return { dataId: out.dataId, shape: images.shape.slice(), dtype: out.dtype };
+  };
+}
 
 const ours = new WeakSet<tf.KernelFunc>();
 
@@ -177,16 +219,54 @@ function fusedMatMul(original: tf.KernelFunc): tf.KernelFunc {
   };
 }
 
-function install(kernelName: string, make: (original: tf.KernelFunc | undefined) => tf.KernelFunc) {
-  const existing = tf.getKernel(kernelName, BACKEND);
+const maxPoolGrad: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+  const a = attrs as unknown as tf.MaxPoolGradAttrs;
+  const operands = [input(inputs, 'dy'), input(inputs, 'input'), input(inputs, 'output')];
+  return runComposite(backend, operands, ([dyt, xt, yt]) => {
+    const x = xt as tf.Tensor4D;
+    const info = tf.backend_util.computePool2DInfo(
+      x.shape,
+      a.filterSize,
+      a.strides,
+      1,
+      a.pad,
+      a.dimRoundingMode,
+    );
+    return maxPoolInputGradient(x, yt as tf.Tensor4D, dyt as tf.Tensor4D, info);
+  });
+};
+
+function halfPixelResizeGrad(
+  kernelName: string,
+  original: tf.KernelFunc,
+  loop: tf.KernelFunc,
+): tf.KernelFunc {
+  return (args) => {
+    const { halfPixelCenters } = args.attrs as unknown as { halfPixelCenters?: boolean };
+    if (halfPixelCenters !== true) return original(args);
+    log.warnOnce(
+      `${kernelName}-half-pixel`,
+      `${kernelName} with halfPixelCenters: the wasm kernel ignores the flag; ` +
+        'running a JavaScript loop over the data instead',
+    );
+    return loop(args);
+  };
+}
+
+function install(
+  kernelName: string,
+  backendName: string,
+  make: (original: tf.KernelFunc | undefined) => tf.KernelFunc,
+) {
+  const existing = tf.getKernel(kernelName, backendName);
   if (existing !== undefined && ours.has(existing.kernelFunc)) return false;
   const kernelFunc = make(existing?.kernelFunc);
   ours.add(kernelFunc);
   // The wasm kernels bind their wasm functions in setupFunc: keep it for the replacement.
-  const config: tf.KernelConfig = { kernelName, backendName: BACKEND, kernelFunc };
+  const config: tf.KernelConfig = { kernelName, backendName, kernelFunc };
   if (existing?.setupFunc !== undefined) config.setupFunc = existing.setupFunc;
   if (existing?.disposeFunc !== undefined) config.disposeFunc = existing.disposeFunc;
-  if (existing !== undefined) tf.unregisterKernel(kernelName, BACKEND);
+  if (existing !== undefined) tf.unregisterKernel(kernelName, backendName);
   tf.registerKernel(config);
   return true;
 }
@@ -195,7 +275,7 @@ function requireOriginal(kernelName: string, original: tf.KernelFunc | undefined
   if (original === undefined) {
     throw new LesionEncError(
       'KERNEL_UNAVAILABLE',
-      `wasm kernel ${kernelName}: expected tfjs-backend-wasm to register it, got nothing`,
+      `kernel ${kernelName}: expected the tfjs backend to register it, got nothing`,
     );
   }
   return original;
@@ -226,7 +306,7 @@ export function registerWasmTrainingKernels(): string[] {
   }
   const registered: string[] = [];
   const add = (name: string, make: (original: tf.KernelFunc | undefined) => tf.KernelFunc) => {
-    if (install(name, make)) registered.push(name);
+    if (install(name, BACKEND, make)) registered.push(name);
   };
   add('Conv2DBackpropFilter', () => conv2dBackpropFilter);
   add('DepthwiseConv2dNativeBackpropFilter', () => depthwiseBackpropFilter);
@@ -234,6 +314,13 @@ export function registerWasmTrainingKernels(): string[] {
   add('Conv2DBackpropInput', () => conv2dBackpropInput);
   add('BatchMatMul', (original) => batchMatMul(requireOriginal('BatchMatMul', original)));
   add('_FusedMatMul', (original) => fusedMatMul(requireOriginal('_FusedMatMul', original)));
+  add('MaxPoolGrad', () => maxPoolGrad);
+  for (const [name, loop] of [
+    ['ResizeNearestNeighborGrad', resizeNearestNeighborGradLoop],
+    ['ResizeBilinearGrad', resizeBilinearGradLoop],
+  ] as const) {
+    add(name, (original) => halfPixelResizeGrad(name, requireOriginal(name, original), loop));
+  }
   if (tf.getGradient('Conv2D') === undefined) {
     log.warnOnce(
       'no-gradients',
@@ -243,4 +330,29 @@ export function registerWasmTrainingKernels(): string[] {
   }
   if (registered.length > 0) log.info('registered wasm training kernels', { registered });
   return registered;
+}
+
+/**
+ * Replaces the cpu kernels of {@link CPU_TRAINING_FIXES} with correct ones, so the cpu backend
+ * can serve as the reference for training on other backends (and train correctly itself).
+ * Calling it again does nothing.
+ *
+ * @returns The kernel names replaced by this call.
+ * @throws LesionEncError `BACKEND_UNAVAILABLE` when `@tensorflow/tfjs-backend-cpu` is not loaded.
+ */
+export function registerCpuTrainingFixes(): string[] {
+  if (tf.getKernel('ResizeNearestNeighborGrad', 'cpu') === undefined) {
+    throw new LesionEncError(
+      'BACKEND_UNAVAILABLE',
+      'cpu backend: expected @tensorflow/tfjs-backend-cpu to be imported, got no cpu kernels',
+    );
+  }
+  const replaced: string[] = [];
+  if (install('ResizeNearestNeighborGrad', 'cpu', () => resizeNearestNeighborGradLoop)) {
+    replaced.push('ResizeNearestNeighborGrad');
+  }
+  const bilinear = (original: tf.KernelFunc | undefined) =>
+    relabelResizeGrad(requireOriginal('ResizeBilinearGrad', original));
+  if (install('ResizeBilinearGrad', 'cpu', bilinear)) replaced.push('ResizeBilinearGrad');
+  return replaced;
 }

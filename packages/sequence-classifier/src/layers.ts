@@ -4,7 +4,7 @@ import { type Random, createRandom } from '@lesionenc/base';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
-import { lstmRecurrence } from './internal/lstm-kernel';
+import { lstmRecurrence, projectInput } from './internal/lstm-kernel';
 
 type Kwargs = Record<string, unknown>;
 type LayerArgs = NonNullable<ConstructorParameters<typeof tfl.layers.Layer>[0]>;
@@ -134,14 +134,14 @@ export class FusedBidirectionalLstm extends tfl.layers.Layer {
       const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor3D;
       const [batch, steps, features] = x.shape;
       const mask = maskOf(x, kwargs);
-      const flat = tf.reshape(x, [batch * steps, features]);
+      const flat = tf.reshape(x, [batch * steps, features]) as tf.Tensor2D;
       const run = (direction: 'forward' | 'backward') => {
         const [kernel, recurrent, bias] = this.weightsOf[direction].map((w) => w.read()) as [
           tf.Tensor2D,
           tf.Tensor2D,
           tf.Tensor1D,
         ];
-        const projected = tf.reshape(tf.add(tf.matMul(flat, kernel), bias), [
+        const projected = tf.reshape(projectInput(flat, kernel, bias), [
           batch,
           steps,
           4 * this.units,

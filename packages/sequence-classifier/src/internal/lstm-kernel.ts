@@ -1,5 +1,7 @@
-// The LSTM recurrence over a whole sequence as one operation with a hand-written gradient:
-// per-timestep op dispatch is what makes tfjs-layers' LSTM slow, so the loop runs in plain code.
+// The LSTM recurrence over a whole sequence as one operation with a hand-written gradient.
+// tfjs-layers' LSTM dispatches about a dozen ops per timestep, each of them recorded for the
+// gradient; here each step is one backend matMul (h U) plus the gate arithmetic in plain code,
+// and the backward pass is one matMul per step plus a single matMul for dU over all steps.
 import * as tf from '@tensorflow/tfjs-core';
 
 /** Shape facts of one recurrence call. */
@@ -21,24 +23,56 @@ interface Saved extends Dims {
   mask: Float32Array;
 }
 
-const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+/** `a K` for a row-major [rows, cols] block `a` and the (possibly transposed) recurrent kernel K. */
+type KernelProduct = (a: Float32Array, rows: number, cols: number) => Float32Array;
 
-/**
- * Runs the LSTM recurrence given the input projections of every step.
- *
- * Gate order is Keras' (input, forget, cell, output) with sigmoid gates and tanh activations;
- * a step whose mask is 0 leaves state and output as they were (Keras' masking).
- *
- * @param projected - `x W + b` for every step, [batch, steps, 4 units] (row-major).
- * @param recurrent - The recurrent kernel U, [units, 4 units].
- * @param mask - 1 for real steps, 0 for padding, [batch, steps].
- * @param dims - Sizes.
- * @param goBackwards - Process steps from last to first.
- * @returns Outputs in original step order, [batch, steps, units], and what backward needs.
- */
+/** Below this many multiply-adds per step, a plain loop beats a backend call. */
+const BACKEND_PRODUCT_MIN_MACS = 1 << 16;
+
+// The cpu backend's matMul is itself plain code with a per-call overhead; other backends win
+// once a step's product is large enough.
+function prefersBackendProduct(batch: number, units: number): boolean {
+  return tf.getBackend() !== 'cpu' && batch * units * 4 * units >= BACKEND_PRODUCT_MIN_MACS;
+}
+
+// a [rows, cols] times b [cols, width], row by row as scaled row sums of b.
+function multiplyPlain(
+  a: Float32Array,
+  rows: number,
+  cols: number,
+  b: Float32Array,
+  width: number,
+): Float32Array {
+  const out = new Float32Array(rows * width);
+  const acc = new Float64Array(width);
+  for (let r = 0; r < rows; r++) {
+    acc.fill(0);
+    for (let k = 0; k < cols; k++) {
+      const x = a[r * cols + k] as number;
+      if (x === 0) continue;
+      const row = k * width;
+      for (let q = 0; q < width; q++) acc[q] = (acc[q] as number) + x * (b[row + q] as number);
+    }
+    out.set(acc, r * width);
+  }
+  return out;
+}
+
+// tanh through exp, several times faster than Math.tanh in V8; exact to float32 rounding.
+const tanh = (x: number) => (x > 20 ? 1 : x < -20 ? -1 : 1 - 2 / (Math.exp(2 * x) + 1));
+
+// Backends may copy a view's whole underlying buffer when a tensor is made from it: give them a
+// buffer of exactly the view's size.
+function ownBuffer(a: Float32Array): Float32Array {
+  return a.byteOffset === 0 && a.byteLength === a.buffer.byteLength ? a : a.slice();
+}
+
+// Runs the recurrence given the input projections of every step ([batch, steps, 4 units]);
+// gate order is Keras' (input, forget, cell, output); a step whose mask is 0 leaves state and
+// output as they were (Keras' masking). Outputs come back in original step order.
 function forward(
   projected: Float32Array,
-  recurrent: Float32Array,
+  product: KernelProduct,
   mask: Float32Array,
   dims: Dims,
   goBackwards: boolean,
@@ -50,90 +84,91 @@ function forward(
   const tanhCell = new Float32Array(steps * batch * units);
   const cellBefore = new Float32Array(steps * batch * units);
   const hiddenBefore = new Float32Array(steps * batch * units);
-  const h = new Float64Array(batch * units);
-  const c = new Float64Array(batch * units);
-  const z = new Float64Array(four);
+  const h = new Float32Array(batch * units);
+  const c = new Float32Array(batch * units);
 
   for (let s = 0; s < steps; s++) {
     const t = goBackwards ? steps - 1 - s : s;
+    const stepState = s * batch * units;
+    cellBefore.set(c, stepState);
+    hiddenBefore.set(h, stepState);
+    const recurrent = product(h, batch, units);
     for (let r = 0; r < batch; r++) {
       const stateOffset = r * units;
-      const saveOffset = (s * batch + r) * units;
-      for (let j = 0; j < units; j++) {
-        cellBefore[saveOffset + j] = c[stateOffset + j] as number;
-        hiddenBefore[saveOffset + j] = h[stateOffset + j] as number;
-      }
-      const m = mask[r * steps + t] as number;
-      if (m !== 0) {
-        // z = projected[r, t] + h[r] U
+      if ((mask[r * steps + t] as number) !== 0) {
         const p = (r * steps + t) * four;
-        for (let q = 0; q < four; q++) z[q] = projected[p + q] as number;
-        for (let k = 0; k < units; k++) {
-          const hk = h[stateOffset + k] as number;
-          if (hk === 0) continue;
-          const u = k * four;
-          for (let q = 0; q < four; q++)
-            z[q] = (z[q] as number) + hk * (recurrent[u + q] as number);
-        }
+        const zr = r * four;
         const g = (s * batch + r) * four;
+        const saveOffset = stepState + stateOffset;
         for (let j = 0; j < units; j++) {
-          const i = sigmoid(z[j] as number);
-          const f = sigmoid(z[units + j] as number);
-          const cand = Math.tanh(z[2 * units + j] as number);
-          const o = sigmoid(z[3 * units + j] as number);
+          // Activations written out (not called) keep this innermost loop free of calls.
+          const i =
+            1 / (1 + Math.exp(-(projected[p + j] as number) - (recurrent[zr + j] as number)));
+          const f =
+            1 /
+            (1 +
+              Math.exp(
+                -(projected[p + units + j] as number) - (recurrent[zr + units + j] as number),
+              ));
+          const gate =
+            (projected[p + 2 * units + j] as number) + (recurrent[zr + 2 * units + j] as number);
+          const cand = gate > 20 ? 1 : gate < -20 ? -1 : 1 - 2 / (Math.exp(2 * gate) + 1);
+          const o =
+            1 /
+            (1 +
+              Math.exp(
+                -(projected[p + 3 * units + j] as number) -
+                  (recurrent[zr + 3 * units + j] as number),
+              ));
           gates[g + j] = i;
           gates[g + units + j] = f;
           gates[g + 2 * units + j] = cand;
           gates[g + 3 * units + j] = o;
           const cell = f * (c[stateOffset + j] as number) + i * cand;
-          const tc = Math.tanh(cell);
+          const tc = tanh(cell);
           tanhCell[saveOffset + j] = tc;
           c[stateOffset + j] = cell;
           h[stateOffset + j] = o * tc;
         }
       }
-      const out = (r * steps + t) * units;
-      for (let j = 0; j < units; j++) outputs[out + j] = h[stateOffset + j] as number;
+      outputs.set(h.subarray(stateOffset, stateOffset + units), (r * steps + t) * units);
     }
   }
   return { outputs, saved: { ...dims, gates, tanhCell, cellBefore, hiddenBefore, mask } };
 }
 
-/**
- * Back-propagation through time for {@link forward}.
- *
- * @param dOutputs - Gradient of the loss with respect to the outputs, [batch, steps, units].
- * @param recurrent - U, [units, 4 units].
- * @param saved - From the forward pass.
- * @param goBackwards - As in the forward pass.
- * @returns Gradients of the projections [batch, steps, 4 units] and of U [units, 4 units].
- */
+// Back-propagation through time for `forward`: gradients of the projections
+// ([batch, steps, 4 units]) and, in step-major order, of the gate pre-activations, from which the
+// caller forms dU = H_before^T dZ in one product.
 function backward(
   dOutputs: Float32Array,
-  recurrent: Float32Array,
+  product: KernelProduct,
   saved: Saved,
   goBackwards: boolean,
-): { dProjected: Float32Array; dRecurrent: Float32Array } {
-  const { batch, steps, units, gates, tanhCell, cellBefore, hiddenBefore, mask } = saved;
+): { dProjected: Float32Array; dGates: Float32Array } {
+  const { batch, steps, units, gates, tanhCell, cellBefore, mask } = saved;
   const four = 4 * units;
   const dProjected = new Float32Array(batch * steps * four);
-  const dRecurrent = new Float64Array(units * four);
-  const dh = new Float64Array(batch * units);
-  const dc = new Float64Array(batch * units);
-  const dz = new Float64Array(four);
+  const dGates = new Float32Array(steps * batch * four);
+  const dh = new Float32Array(batch * units);
+  const dc = new Float32Array(batch * units);
 
   for (let s = steps - 1; s >= 0; s--) {
     const t = goBackwards ? steps - 1 - s : s;
+    const dz = dGates.subarray(s * batch * four, (s + 1) * batch * four);
+    let anyReal = false;
     for (let r = 0; r < batch; r++) {
       const stateOffset = r * units;
       const out = (r * steps + t) * units;
-      for (let j = 0; j < units; j++)
+      for (let j = 0; j < units; j++) {
         dh[stateOffset + j] = (dh[stateOffset + j] as number) + (dOutputs[out + j] as number);
-      // A masked step passed state through unchanged, and so does its gradient.
+      }
+      // A masked step passed the state through unchanged, and so does its gradient.
       if ((mask[r * steps + t] as number) === 0) continue;
-
+      anyReal = true;
       const g = (s * batch + r) * four;
       const saveOffset = (s * batch + r) * units;
+      const zr = r * four;
       for (let j = 0; j < units; j++) {
         const i = gates[g + j] as number;
         const f = gates[g + units + j] as number;
@@ -142,34 +177,28 @@ function backward(
         const tc = tanhCell[saveOffset + j] as number;
         const dhj = dh[stateOffset + j] as number;
         const dcell = (dc[stateOffset + j] as number) + dhj * o * (1 - tc * tc);
-        dz[j] = dcell * cand * i * (1 - i);
-        dz[units + j] = dcell * (cellBefore[saveOffset + j] as number) * f * (1 - f);
-        dz[2 * units + j] = dcell * i * (1 - cand * cand);
-        dz[3 * units + j] = dhj * tc * o * (1 - o);
+        dz[zr + j] = dcell * cand * i * (1 - i);
+        dz[zr + units + j] = dcell * (cellBefore[saveOffset + j] as number) * f * (1 - f);
+        dz[zr + 2 * units + j] = dcell * i * (1 - cand * cand);
+        dz[zr + 3 * units + j] = dhj * tc * o * (1 - o);
         dc[stateOffset + j] = dcell * f;
       }
-      const p = (r * steps + t) * four;
-      for (let q = 0; q < four; q++) dProjected[p + q] = dz[q] as number;
-      // dh_prev = dz U^T; dU += h_prev^T dz.
-      for (let k = 0; k < units; k++) {
-        const u = k * four;
-        let sum = 0;
-        for (let q = 0; q < four; q++) sum += (dz[q] as number) * (recurrent[u + q] as number);
-        dh[stateOffset + k] = sum;
-        const hk = hiddenBefore[saveOffset + k] as number;
-        if (hk === 0) continue;
-        for (let q = 0; q < four; q++)
-          dRecurrent[u + q] = (dRecurrent[u + q] as number) + hk * (dz[q] as number);
-      }
+      dProjected.set(dz.subarray(zr, zr + four), (r * steps + t) * four);
+    }
+    if (!anyReal) continue;
+    // dh_before = dz U^T for real rows; masked rows keep their carried gradient.
+    const dhBefore = product(dz, batch, four);
+    for (let r = 0; r < batch; r++) {
+      if ((mask[r * steps + t] as number) === 0) continue;
+      dh.set(dhBefore.subarray(r * units, (r + 1) * units), r * units);
     }
   }
-  return { dProjected, dRecurrent: Float32Array.from(dRecurrent) };
+  return { dProjected, dGates };
 }
 
 /**
  * The LSTM recurrence as one differentiable tfjs operation on any backend: the input
- * projection stays a tfjs matMul (fast on every backend), the step loop and its gradient run in
- * plain code over the downloaded values.
+ * projection stays outside (one large matMul), the steps run here with one backend matMul each.
  *
  * @param projected - `x W + b`, [batch, steps, 4 units]; not disposed.
  * @param recurrentKernel - U, [units, 4 units]; not disposed.
@@ -188,28 +217,88 @@ export function lstmRecurrence(
   const units = four / 4;
   // The mask is read as plain data and kept off the tape: it has no gradient, and the ops that
   // made it (not-equal, any) have none either.
-  const mData = Float32Array.from(mask.dataSync());
+  const maskData = Float32Array.from(mask.dataSync());
   const run = tf.customGrad((p, u, save) => {
-    const pData = (p as tf.Tensor).dataSync() as Float32Array;
-    const uData = (u as tf.Tensor).dataSync() as Float32Array;
+    const kernel = u as tf.Tensor2D;
+    const useBackend = prefersBackendProduct(batch, units);
+    const kernelData = useBackend ? undefined : (kernel.dataSync() as Float32Array);
+    const product: KernelProduct = (a, rows, cols) => {
+      if (kernelData !== undefined) return multiplyPlain(a, rows, cols, kernelData, four);
+      const left = tf.tensor2d(ownBuffer(a), [rows, cols]);
+      const result = tf.matMul(left, kernel);
+      const values = result.dataSync() as Float32Array;
+      left.dispose();
+      result.dispose();
+      return values;
+    };
     const dims = { batch, steps, units };
-    const { outputs, saved } = forward(pData, uData, mData, dims, goBackwards);
-    (save as (tensors: tf.Tensor[]) => void)([]);
+    const projectedData = (p as tf.Tensor).dataSync() as Float32Array;
+    const { outputs, saved } = forward(projectedData, product, maskData, dims, goBackwards);
+    (save as (tensors: tf.Tensor[]) => void)([kernel]);
     return {
       value: tf.tensor3d(outputs, [batch, steps, units]),
-      gradFunc: (dy: tf.Tensor) => {
-        const { dProjected, dRecurrent } = backward(
+      gradFunc: (dy: tf.Tensor, savedTensors: tf.Tensor[]) => {
+        // Transposes made once, so every product is a plain one (wasm's transposed matMul is slow).
+        const kernelT = tf.transpose(savedTensors[0] as tf.Tensor2D);
+        const kernelTData = useBackend ? undefined : (kernelT.dataSync() as Float32Array);
+        const backProduct: KernelProduct = (a, rows, cols) => {
+          if (kernelTData !== undefined) return multiplyPlain(a, rows, cols, kernelTData, units);
+          const left = tf.tensor2d(ownBuffer(a), [rows, cols]);
+          const result = tf.matMul(left, kernelT);
+          const values = result.dataSync() as Float32Array;
+          left.dispose();
+          result.dispose();
+          return values;
+        };
+        const { dProjected, dGates } = backward(
           dy.dataSync() as Float32Array,
-          uData,
+          backProduct,
           saved,
           goBackwards,
         );
-        return [
-          tf.tensor3d(dProjected, [batch, steps, four]),
-          tf.tensor2d(dRecurrent, [units, four]),
-        ];
+        kernelT.dispose();
+        const rows = steps * batch;
+        const hiddenT = new Float32Array(units * rows);
+        for (let r = 0; r < rows; r++) {
+          for (let k = 0; k < units; k++)
+            hiddenT[k * rows + r] = saved.hiddenBefore[r * units + k] as number;
+        }
+        const dRecurrent = tf.tidy(() =>
+          tf.matMul(tf.tensor2d(hiddenT, [units, rows]), tf.tensor2d(dGates, [rows, four])),
+        );
+        return [tf.tensor3d(dProjected, [batch, steps, four]), dRecurrent];
       },
     };
   });
   return run(projected, recurrentKernel) as tf.Tensor3D;
+}
+
+/**
+ * `x W + b` for x [rows, features], with a gradient whose products are all untransposed
+ * (tfjs' own matMul gradient uses transposed products, which are slow on wasm).
+ *
+ * @param x - [rows, features]; not disposed.
+ * @param kernel - W, [features, outputs]; not disposed.
+ * @param bias - b, [outputs]; not disposed.
+ * @returns [rows, outputs] (owned by the caller).
+ */
+export function projectInput(x: tf.Tensor2D, kernel: tf.Tensor2D, bias: tf.Tensor1D): tf.Tensor2D {
+  const run = tf.customGrad((xIn, wIn, bIn, save) => {
+    const xs = xIn as tf.Tensor2D;
+    const w = wIn as tf.Tensor2D;
+    (save as (tensors: tf.Tensor[]) => void)([xs, w]);
+    return {
+      value: tf.add(tf.matMul(xs, w), bIn as tf.Tensor1D),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [savedX, savedW] = saved as [tf.Tensor2D, tf.Tensor2D];
+        const d = dy as tf.Tensor2D;
+        return [
+          tf.tidy(() => tf.matMul(d, tf.transpose(savedW))),
+          tf.tidy(() => tf.matMul(tf.transpose(savedX), d)),
+          tf.sum(d, 0),
+        ];
+      },
+    };
+  });
+  return run(x, kernel, bias) as tf.Tensor2D;
 }

@@ -133,6 +133,17 @@ describe('bootstrap', () => {
     );
   });
 
+  it('a statistic that gives NaN is an error, not a NaN interval', () => {
+    expect(codeOf(() => bootstrapStatistics(labels, scores, () => ({ x: Number.NaN })))).toBe(
+      'INVALID_ARGUMENT',
+    );
+    let calls = 0;
+    const late = () => ({ x: calls++ === 3 ? Number.NaN : 1 });
+    expect(codeOf(() => bootstrapStatistics(labels, scores, late, { iterations: 10 }))).toBe(
+      'INVALID_ARGUMENT',
+    );
+  });
+
   it('rejects bad input and options with typed errors', () => {
     expect(codeOf(() => bootstrapAucCi([1, 1], [0.2, 0.3]))).toBe('DEGENERATE_INPUT');
     expect(codeOf(() => bootstrapAucCi([0, 1], [0.2]))).toBe('SHAPE_MISMATCH');

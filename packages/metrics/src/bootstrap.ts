@@ -169,6 +169,14 @@ export function bootstrapStatistics(
   const units = groupUnits(input.labels, settings.patientIds, settings.stratified);
   const estimates = statistic(input.labels, input.scores);
   const names = Object.keys(estimates);
+  for (const name of names) {
+    if (!Number.isFinite(estimates[name])) {
+      throw new LesionEncError(
+        'INVALID_ARGUMENT',
+        `bootstrap statistic ${name}: expected a finite number on the full data, got ${describeValue(estimates[name])}`,
+      );
+    }
+  }
 
   const random = createRandom(settings.seed).fork('bootstrap');
   const samples = names.map(() => new Float64Array(iterations));
@@ -204,7 +212,16 @@ export function bootstrapStatistics(
       skipped++;
       continue;
     }
-    names.forEach((name, k) => ((samples[k] as Float64Array)[kept] = values[name] as number));
+    for (const [k, name] of names.entries()) {
+      const value = values[name];
+      if (typeof value !== 'number' || !Number.isFinite(value)) {
+        throw new LesionEncError(
+          'INVALID_ARGUMENT',
+          `bootstrap statistic ${name}: expected a finite number on resample ${b}, got ${describeValue(value)}`,
+        );
+      }
+      (samples[k] as Float64Array)[kept] = value;
+    }
     kept++;
   }
   reporter.step();

@@ -8,6 +8,7 @@ import {
   findOperatingPoint,
 } from './binary';
 import { type BootstrapOptions, bootstrapBinaryMetrics } from './bootstrap';
+import { brierScore } from './calibration';
 import { type NumericArray, checkBinaryInput } from './internal/validate';
 import { type RocCurve, rocCurve, trapezoidArea } from './roc';
 
@@ -60,6 +61,8 @@ export interface BinaryEvaluation {
   readonly accuracy: number;
   readonly precision: number;
   readonly f1: number;
+  /** Brier score when every score is a probability in [0, 1], otherwise null. */
+  readonly brier: number | null;
   readonly atThreshold: BinaryMetrics;
   readonly operatingPoints: OperatingPoint[];
   readonly roc: RocCurve;
@@ -129,6 +132,9 @@ export function evaluateBinaryClassifier(
     accuracy: atThreshold.accuracy,
     precision: atThreshold.precision,
     f1: atThreshold.f1,
+    brier: input.scores.every((p) => p >= 0 && p <= 1)
+      ? brierScore(input.labels, input.scores)
+      : null,
     atThreshold,
     operatingPoints,
     roc,

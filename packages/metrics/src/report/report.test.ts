@@ -35,7 +35,7 @@ function codeOf(run: () => unknown): string | undefined {
 
 function cohort(seed: number, n: number) {
   const random = createRandom(seed);
-  const labels = Array.from({ length: n }, () => (random.next() < 0.4 ? 1 : 0));
+  const labels: number[] = Array.from({ length: n }, () => (random.next() < 0.4 ? 1 : 0));
   const strong = labels.map((y) => 1 / (1 + Math.exp(-random.normal(2 * y - 1, 1))));
   const weak = labels.map(
     (y, i) =>
@@ -208,5 +208,10 @@ describe('tables and reports', () => {
     expect(result.ci95).toBeNull();
     expect(result.operatingPoints.map((p) => p.rule.kind)).toEqual(['youden', 'sensitivity']);
     expect(result.auc).toBe(rocAuc(test.labels, test.strong));
+    expect(result.brier).toBeCloseTo(
+      test.labels.reduce((sum, y, i) => sum + (y - test.strong[i]!) ** 2, 0) / test.labels.length,
+      14,
+    );
+    expect(evaluateBinaryClassifier([0, 1], [-2, 3], { bootstrap: false }).brier).toBeNull();
   });
 });

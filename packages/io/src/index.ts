@@ -37,3 +37,16 @@ export {
   scanDicomSources,
 } from './dicom-series';
 export { dicomSourcesAt, listDicomSeries, readDicomSeries } from './dicom-node';
+export {
+  type SliceImageOptions,
+  MAX_SLICE_SIDE,
+  decodeSliceImage,
+  decodeSliceLabels,
+} from './slice-image';
+export {
+  type ReadVolumeOptions,
+  type ReadVolumeResult,
+  type VolumeFormat,
+  readVolume,
+  sniffFormat,
+} from './read-volume';

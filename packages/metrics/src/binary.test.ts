@@ -107,6 +107,17 @@ describe('binaryMetrics against scikit-learn', () => {
     expect(codeOf(() => findOperatingPoint(labels, scores, { kind: 'youden' }))).toBe(code);
   });
 
+  it('rejects counts that are not counts and rules that are not rules', () => {
+    expect(codeOf(() => metricsFromCounts({ tp: 1.5, fp: 0, tn: 2, fn: 1 }, 0.5))).toBe(
+      'INVALID_ARGUMENT',
+    );
+    expect(codeOf(() => metricsFromCounts({ tp: -1, fp: 0, tn: 2, fn: 1 }, 0.5))).toBe(
+      'INVALID_ARGUMENT',
+    );
+    const rule = { kind: 'best' } as unknown as { kind: 'youden' };
+    expect(codeOf(() => findOperatingPoint([0, 1], [0.1, 0.3], rule))).toBe('INVALID_ARGUMENT');
+  });
+
   it('rejects a NaN threshold and a target outside [0, 1]', () => {
     expect(codeOf(() => binaryMetrics([0, 1], [0.1, 0.3], { threshold: Number.NaN }))).toBe(
       'INVALID_ARGUMENT',

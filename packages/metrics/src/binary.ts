@@ -1,5 +1,5 @@
 // Confusion counts and the metrics made of them, at a threshold or at a chosen operating point.
-import { LesionEncError } from '@lesionenc/base';
+import { LesionEncError, describeValue } from '@lesionenc/base';
 
 import { type NumericArray, checkBinaryInput, checkRange } from './internal/validate';
 import { countAtThresholds, rocFromCounts } from './roc';
@@ -96,6 +96,14 @@ export function metricsFromCounts(
   zeroDivision: 0 | 1 = DEFAULT_BINARY_METRICS_OPTIONS.zeroDivision,
 ): BinaryMetrics {
   const { tp, fp, tn, fn } = counts;
+  for (const [name, value] of Object.entries({ tp, fp, tn, fn })) {
+    if (!Number.isInteger(value) || value < 0) {
+      throw new LesionEncError(
+        'INVALID_ARGUMENT',
+        `binary metrics ${name}: expected a count (integer >= 0), got ${String(value)}`,
+      );
+    }
+  }
   const positives = tp + fn;
   const negatives = tn + fp;
   if (positives === 0 || negatives === 0) {
@@ -196,6 +204,13 @@ export function findOperatingPoint(
   options: Pick<BinaryMetricsOptions, 'zeroDivision'> = {},
 ): OperatingPoint {
   const input = checkBinaryInput('findOperatingPoint', labels, scores, true);
+  const kinds = ['threshold', 'youden', 'sensitivity', 'specificity'];
+  if (rule === null || typeof rule !== 'object' || !kinds.includes(rule.kind)) {
+    throw new LesionEncError(
+      'INVALID_ARGUMENT',
+      `findOperatingPoint rule: expected kind ${kinds.join(', ')}, got ${describeValue((rule as { kind?: unknown } | null)?.kind)}`,
+    );
+  }
   let threshold: number;
   if (rule.kind === 'threshold') {
     threshold = checkThreshold('findOperatingPoint threshold', rule.threshold);

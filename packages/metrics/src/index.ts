@@ -82,13 +82,10 @@ export {
 export {
   type RocCurve,
   type RocOptions,
-  type ThresholdCounts,
   DEFAULT_ROC_OPTIONS,
   SKLEARN_REFERENCE_VERSION,
-  countAtThresholds,
   rocAuc,
   rocCurve,
-  rocFromCounts,
   trapezoidArea,
 } from './roc';
 export {

@@ -93,6 +93,11 @@ describe('renderRocSvg', () => {
     );
   });
 
+  it('rejects a figure size that cannot hold a plot', () => {
+    expect(codeOf(() => renderRocSvg(series, { widthPx: -5 }))).toBe('INVALID_ARGUMENT');
+    expect(codeOf(() => renderRocSvg(series, { heightPx: Number.NaN }))).toBe('INVALID_ARGUMENT');
+  });
+
   it('rejects no curves and malformed ones', () => {
     expect(codeOf(() => renderRocSvg([]))).toBe('DEGENERATE_INPUT');
     expect(codeOf(() => renderRocSvg([{ name: 'x', fpr: [0, 1], tpr: [0] }]))).toBe(

@@ -1,6 +1,7 @@
 // ROC curves of several models on one SVG plot, like Figure 5 of the paper.
 import { LesionEncError, describeValue } from '@lesionenc/base';
 
+import { checkRange } from '../internal/validate';
 import { escapeXml, formatNumber } from './escape';
 
 /** One model's curve on the plot. */
@@ -21,9 +22,9 @@ export interface RocSeries {
 
 /** Options of {@link renderRocSvg}. */
 export interface RocSvgOptions {
-  /** @defaultValue 560 */
+  /** Width in pixels, 200 to 10000. @defaultValue 560 */
   readonly widthPx?: number;
-  /** @defaultValue 480 */
+  /** Height in pixels, 200 to 10000. @defaultValue 480 */
   readonly heightPx?: number;
   /** A title above the plot. @defaultValue none */
   readonly title?: string;
@@ -99,8 +100,8 @@ export function renderRocSvg(series: readonly RocSeries[], options: RocSvgOption
     );
   }
   series.forEach(checkSeries);
-  const width = settings.widthPx;
-  const height = settings.heightPx;
+  const width = checkRange('renderRocSvg widthPx', settings.widthPx, 200, 10000);
+  const height = checkRange('renderRocSvg heightPx', settings.heightPx, 200, 10000);
   const plotW = width - MARGIN.left - MARGIN.right;
   const plotH = height - MARGIN.top - MARGIN.bottom;
   const x = (fpr: number) => (MARGIN.left + fpr * plotW).toFixed(2);

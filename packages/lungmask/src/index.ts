@@ -1,3 +1,7 @@
-// @lesionenc/lungmask: Lung segmentation with left/right labels and slice selection by lung area.
-// The contents arrive with the issue that builds this package.
-export {};
+// @lesionenc/lungmask: lung segmentation with left/right labels and slice selection by lung area.
+export {
+  type LungSegmentation,
+  type SegmentLungsOptions,
+  DEFAULT_SEGMENT_LUNGS,
+  segmentLungs,
+} from './classical';

@@ -56,6 +56,19 @@ export const ROC_PALETTE: readonly string[] = Object.freeze([
 
 const MARGIN = Object.freeze({ left: 64, right: 16, top: 36, bottom: 56 });
 const TICKS = [0, 0.2, 0.4, 0.6, 0.8, 1];
+/** Average advance of a 12 px sans-serif character, for sizing the legend box. */
+const LEGEND_CHAR_WIDTH_PX = 6.4;
+
+function legendLabel(series: RocSeries, digits: number): string {
+  if (series.auc === undefined) return series.name;
+  const what = `renderRocSvg ${series.name}`;
+  let label = `${series.name} (AUC ${formatNumber(series.auc, digits, what)}`;
+  if (series.aucCi !== undefined) {
+    const [lo, hi] = series.aucCi;
+    label += `, 95% CI ${formatNumber(lo, digits, what)}-${formatNumber(hi, digits, what)}`;
+  }
+  return `${label})`;
+}
 
 function checkSeries(series: RocSeries, index: number): void {
   const ok =
@@ -162,27 +175,22 @@ export function renderRocSvg(series: readonly RocSeries[], options: RocSvgOption
   });
   lines.push('</g>');
 
-  // Legend in the lower right corner, inside the plot.
+  // Legend in the lower right corner, inside the plot, as wide as its longest label needs.
+  const labels = series.map((s) => legendLabel(s, settings.digits));
   const rowH = 18;
-  const legendX = MARGIN.left + plotW * 0.36;
+  const longest = Math.max(...labels.map((l) => l.length));
+  const legendW = Math.min(plotW - 8, 44 + longest * LEGEND_CHAR_WIDTH_PX);
+  const legendX = MARGIN.left + plotW - legendW;
   const legendY = MARGIN.top + plotH - 10 - rowH * series.length;
   lines.push(
-    `<g class="legend"><rect x="${(legendX - 8).toFixed(2)}" y="${(legendY - 6).toFixed(2)}" width="${(plotW * 0.64).toFixed(2)}" height="${rowH * series.length + 8}" fill="#ffffff" fill-opacity="0.85" stroke="#cccccc"/>`,
+    `<g class="legend"><rect x="${(legendX - 4).toFixed(2)}" y="${(legendY - 6).toFixed(2)}" width="${legendW.toFixed(2)}" height="${rowH * series.length + 8}" fill="#ffffff" fill-opacity="0.85" stroke="#cccccc"/>`,
   );
   series.forEach((s, i) => {
     const color = s.color ?? (ROC_PALETTE[i % ROC_PALETTE.length] as string);
     const rowY = legendY + i * rowH + rowH / 2;
-    let label = s.name;
-    if (s.auc !== undefined)
-      label += ` (AUC ${formatNumber(s.auc, settings.digits, 'renderRocSvg auc')}`;
-    if (s.auc !== undefined && s.aucCi !== undefined) {
-      const [lo, hi] = s.aucCi;
-      label += `, 95% CI ${formatNumber(lo, settings.digits, 'renderRocSvg aucCi')}-${formatNumber(hi, settings.digits, 'renderRocSvg aucCi')}`;
-    }
-    if (s.auc !== undefined) label += ')';
     lines.push(
-      `<line x1="${legendX.toFixed(2)}" y1="${rowY.toFixed(2)}" x2="${(legendX + 22).toFixed(2)}" y2="${rowY.toFixed(2)}" stroke="${escapeXml(color)}" stroke-width="2"/>`,
-      `<text class="legend-label" x="${(legendX + 28).toFixed(2)}" y="${(rowY + 4).toFixed(2)}">${escapeXml(label)}</text>`,
+      `<line x1="${(legendX + 4).toFixed(2)}" y1="${rowY.toFixed(2)}" x2="${(legendX + 26).toFixed(2)}" y2="${rowY.toFixed(2)}" stroke="${escapeXml(color)}" stroke-width="2"/>`,
+      `<text class="legend-label" x="${(legendX + 32).toFixed(2)}" y="${(rowY + 4).toFixed(2)}">${escapeXml(labels[i] as string)}</text>`,
     );
   });
   lines.push('</g>', '</svg>', '');

@@ -8,6 +8,7 @@ import { runClassifier } from './commands/classifier';
 import { runDemo } from './commands/demo';
 import { runIca } from './commands/ica';
 import { runInfo } from './commands/info';
+import { runMetrics } from './commands/metrics';
 
 /** Where a command writes; tests pass their own. */
 export interface CliIo {

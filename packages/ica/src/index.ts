@@ -3,6 +3,7 @@ export {
   type FastIcaConfig,
   type FastIcaModel,
   type FastIcaParts,
+  type FitFastIcaOptions,
   type IcaAlgorithm,
   type IcaContrast,
   type IcaConvergence,

@@ -177,7 +177,7 @@ export function gramOfColumns(x: Matrix): Matrix {
       const row = (s0 + s) * d;
       for (let f = 0; f < d; f++) panel[f * kc + s] = X[row + f] as number;
     }
-    gramPanel(panel, kc, len, d, C);
+    gramPanelKernel(panel, kc, len, d, C);
   }
   for (let i = 0; i < d; i++) {
     for (let j = 0; j < i; j++) C[i * d + j] = C[j * d + i] as number;
@@ -202,7 +202,7 @@ export function gramOfRows(a: Matrix): Matrix {
     const len = Math.min(kc, k - p0);
     const panel = new Float64Array(m * len);
     for (let r = 0; r < m; r++) panel.set(A.subarray(r * k + p0, r * k + p0 + len), r * len);
-    gramPanel(panel, len, len, m, C);
+    gramPanelKernel(panel, len, len, m, C);
   }
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < i; j++) C[i * m + j] = C[j * m + i] as number;
@@ -210,9 +210,24 @@ export function gramOfRows(a: Matrix): Matrix {
   return out;
 }
 
-// Adds panel * panel^T to the upper triangle of c (d x d); panel is d rows of stride `stride`,
-// of which the first `len` entries are used.
-function gramPanel(panel: Float64Array, stride: number, len: number, d: number, c: Float64Array) {
+/**
+ * Adds `panel panel^T` to the upper triangle of c (d x d); panel is d rows of stride `stride`,
+ * of which the first `len` entries are used. Self-contained (no outside references), so that
+ * worker threads can run its source text.
+ *
+ * @param panel - d rows of samples.
+ * @param stride - Row stride of `panel`.
+ * @param len - Samples used per row.
+ * @param d - Rows of `panel` (features).
+ * @param c - d x d accumulator.
+ */
+export function gramPanelKernel(
+  panel: Float64Array,
+  stride: number,
+  len: number,
+  d: number,
+  c: Float64Array,
+) {
   for (let i = 0; i < d; i += 4) {
     const iRows = Math.min(4, d - i);
     if (iRows < 4) {

@@ -1,0 +1,159 @@
+// X^T X split over worker threads in Node (the samples divided between threads, partial Gram
+// matrices summed); elsewhere, or for small inputs, the single-threaded kernel.
+import { type Matrix, gramOfColumns, gramPanelKernel } from './linalg';
+
+/** Below this many multiply-adds a worker's start-up costs more than it saves. */
+const PARALLEL_MIN_MACS = 2e9;
+
+interface WorkerThreads {
+  Worker: new (
+    code: string,
+    options: { eval: true; workerData: unknown },
+  ) => {
+    terminate(): Promise<number>;
+    unref(): void;
+    on(event: string, fn: (e: unknown) => void): void;
+  };
+}
+
+interface NodeProcess {
+  getBuiltinModule?: (name: string) => unknown;
+}
+
+function workerThreads(): WorkerThreads | undefined {
+  const proc = (globalThis as { process?: NodeProcess }).process;
+  try {
+    return proc?.getBuiltinModule?.('node:worker_threads') as WorkerThreads | undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The number of threads a fit uses by default: the processors Node reports, else 1.
+ *
+ * @returns At least 1.
+ */
+export function defaultThreadCount(): number {
+  const proc = (globalThis as { process?: NodeProcess }).process;
+  try {
+    const os = proc?.getBuiltinModule?.('node:os') as
+      { availableParallelism?: () => number } | undefined;
+    return Math.max(1, Math.min(8, os?.availableParallelism?.() ?? 1));
+  } catch {
+    return 1;
+  }
+}
+
+/**
+ * Allocates a matrix whose storage worker threads can share when parallel work is possible.
+ *
+ * @param rows - Row count.
+ * @param cols - Column count.
+ * @param threads - Threads that will read it.
+ * @returns A zero matrix.
+ */
+export function sharedZeros(rows: number, cols: number, threads: number): Matrix {
+  const shared =
+    threads > 1 && typeof SharedArrayBuffer !== 'undefined' && workerThreads() !== undefined;
+  const bytes = rows * cols * 8;
+  return {
+    rows,
+    cols,
+    data: new Float64Array(shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes)),
+  };
+}
+
+// The worker: packs its share of the samples into panels and accumulates their Gram matrix,
+// then raises its flag. The kernel is the same function the main thread uses.
+const WORKER_SOURCE = (kernel: string, panelSamples: number) => `
+const { workerData } = require('node:worker_threads');
+const kernel = (${kernel});
+const { data, out, flag, from, to, d } = workerData;
+const x = new Float64Array(data);
+const c = new Float64Array(out);
+const kc = ${panelSamples};
+const panel = new Float64Array(d * kc);
+for (let s0 = from; s0 < to; s0 += kc) {
+  const len = Math.min(kc, to - s0);
+  for (let s = 0; s < len; s++) {
+    const row = (s0 + s) * d;
+    for (let f = 0; f < d; f++) panel[f * kc + s] = x[row + f];
+  }
+  kernel(panel, kc, len, d, c);
+}
+const flags = new Int32Array(flag);
+Atomics.store(flags, 0, 1);
+Atomics.notify(flags, 0);
+`;
+
+/**
+ * `x^T x` for a row-major n x d matrix, on `threads` threads when `x` lives in shared memory
+ * and the work is large enough; synchronous either way (the calling thread takes a share and
+ * then waits for the others).
+ *
+ * @param x - n x d (from {@link sharedZeros} for parallel work).
+ * @param threads - Threads to use, the calling one included.
+ * @param minMacs - Work (multiply-adds) below which one thread is used.
+ * @returns d x d, symmetric.
+ */
+export function gramOfColumnsParallel(
+  x: Matrix,
+  threads: number,
+  minMacs = PARALLEL_MIN_MACS,
+): Matrix {
+  const n = x.rows;
+  const d = x.cols;
+  const wt = workerThreads();
+  const shared = x.data.buffer instanceof SharedArrayBuffer;
+  if (threads <= 1 || wt === undefined || !shared || (n * d * d) / 2 < minMacs) {
+    return gramOfColumns(x);
+  }
+  const panelSamples = 128;
+  const bounds = Array.from({ length: threads + 1 }, (_, t) => Math.round((t * n) / threads));
+  const source = WORKER_SOURCE(gramPanelKernel.toString(), panelSamples);
+  const helpers = Array.from({ length: threads - 1 }, (_, t) => {
+    const out = new SharedArrayBuffer(d * d * 8);
+    const flag = new SharedArrayBuffer(4);
+    const worker = new wt.Worker(source, {
+      eval: true,
+      workerData: { data: x.data.buffer, out, flag, from: bounds[t + 1], to: bounds[t + 2], d },
+    });
+    let failure: unknown;
+    worker.on('error', (e) => {
+      failure = e;
+    });
+    return { worker, out, flag, failed: () => failure };
+  });
+
+  // The calling thread takes the first share.
+  const own = gramOfColumns({
+    rows: (bounds[1] as number) - (bounds[0] as number),
+    cols: d,
+    data: x.data.subarray(0, (bounds[1] as number) * d),
+  });
+  const c = own.data;
+  for (const helper of helpers) {
+    const flags = new Int32Array(helper.flag);
+    // Poll with a timeout so a worker that died is noticed instead of waited on forever.
+    while (Atomics.wait(flags, 0, 0, 1000) === 'timed-out') {
+      if (helper.failed() !== undefined) break;
+    }
+    if (Atomics.load(flags, 0) !== 1) {
+      helpers.forEach((h) => void h.worker.terminate());
+      throw new Error(`parallel Gram matrix: a worker failed: ${String(helper.failed())}`);
+    }
+    const part = new Float64Array(helper.out);
+    // Workers fill the upper triangle only; mirror after summing.
+    for (let i = 0; i < d; i++) {
+      for (let j = i; j < d; j++)
+        c[i * d + j] = (c[i * d + j] as number) + (part[i * d + j] as number);
+    }
+    helper.worker.unref();
+    void helper.worker.terminate();
+  }
+  for (let i = 0; i < d; i++) {
+    for (let j = 0; j < i; j++) c[i * d + j] = c[j * d + i] as number;
+  }
+  return own;
+}

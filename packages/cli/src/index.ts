@@ -30,6 +30,10 @@ const COMMANDS: Readonly<Record<string, { run: Command; summary: string }>> = Ob
     run: runClassifier,
     summary: 'train a sequence or volumetric classifier, or predict',
   },
+  metrics: {
+    run: runMetrics,
+    summary: 'AUC, ROC, sensitivity/specificity and a bootstrap CI from labels and scores',
+  },
 });
 
 const USAGE = `Usage: lesionenc <command> [options]

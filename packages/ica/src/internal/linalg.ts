@@ -580,24 +580,34 @@ function reduceToTridiagonal(
     z[ri + l] = f - g;
     hs[i] = h;
 
-    // p = A u / h over the leading (l+1) block, row by row.
-    let uTp = 0;
+    // p = A u / h over the leading (l+1) block from its lower triangle: row j contributes its
+    // dot product to p[j] and its entries, scaled by u[j], to p[0..j) - both contiguous.
+    p.fill(0, 0, l + 1);
     for (let j = 0; j <= l; j++) {
       const rj = j * n;
-      let s = 0;
-      for (let k = 0; k <= l; k++) s += (z[rj + k] as number) * (z[ri + k] as number);
-      p[j] = s / h;
+      const uj = z[ri + j] as number;
+      let s = (z[rj + j] as number) * uj;
+      for (let k = 0; k < j; k++) {
+        const a = z[rj + k] as number;
+        s += a * (z[ri + k] as number);
+        p[k] = (p[k] as number) + a * uj;
+      }
+      p[j] = (p[j] as number) + s;
+    }
+    let uTp = 0;
+    for (let j = 0; j <= l; j++) {
+      p[j] = (p[j] as number) / h;
       uTp += (p[j] as number) * (z[ri + j] as number);
     }
     const half = uTp / (h + h);
     for (let j = 0; j <= l; j++) p[j] = (p[j] as number) - half * (z[ri + j] as number);
 
-    // A <- A - u q^T - q u^T on the full leading block, keeping every row contiguous.
+    // A <- A - u q^T - q u^T on the lower triangle of the leading block.
     for (let j = 0; j <= l; j++) {
       const rj = j * n;
       const uj = z[ri + j] as number;
       const qj = p[j] as number;
-      for (let k = 0; k <= l; k++) {
+      for (let k = 0; k <= j; k++) {
         z[rj + k] = (z[rj + k] as number) - uj * (p[k] as number) - qj * (z[ri + k] as number);
       }
     }

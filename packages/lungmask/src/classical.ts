@@ -25,6 +25,11 @@ import {
 
 const log = createLogger('lesionenc.lungmask.classical');
 
+// Voxel size of the grid the left/right search runs on, mm.
+const SEPARATION_GRID_MM = 3;
+// In-plane erosion radii tried, in order, until the lungs fall apart, mm.
+const SEPARATION_RADII_MM: readonly number[] = [0, 2, 4, 6, 9, 12, 16, 20, 25];
+
 /** Options of {@link segmentLungs}. */
 export interface SegmentLungsOptions extends LongTaskOptions {
   /** Body voxels below this are air (lung, airways, gas). @defaultValue -350 */
@@ -262,19 +267,26 @@ function removeOutsideAir(air: Uint8Array, inBody: Uint8Array, shape: AxisTriple
     let head = 0;
     while (head < tail) {
       const p = queue[head++]!;
-      const i = Math.floor(p / columns);
-      const j = p - i * columns;
-      const neighbours = [
-        i > 0 ? p - columns : -1,
-        i < rows - 1 ? p + columns : -1,
-        j > 0 ? p - 1 : -1,
-        j < columns - 1 ? p + 1 : -1,
-      ];
-      for (const q of neighbours) {
-        if (q >= 0 && air[base + q] !== 0) {
-          air[base + q] = 0;
-          queue[tail++] = q;
-        }
+      const j = p % columns;
+      let q = p - columns;
+      if (p >= columns && air[base + q] !== 0) {
+        air[base + q] = 0;
+        queue[tail++] = q;
+      }
+      q = p + columns;
+      if (q < size && air[base + q] !== 0) {
+        air[base + q] = 0;
+        queue[tail++] = q;
+      }
+      q = p - 1;
+      if (j > 0 && air[base + q] !== 0) {
+        air[base + q] = 0;
+        queue[tail++] = q;
+      }
+      q = p + 1;
+      if (j < columns - 1 && air[base + q] !== 0) {
+        air[base + q] = 0;
+        queue[tail++] = q;
       }
     }
   }
@@ -424,32 +436,73 @@ function separateLungs(
 ): Uint8Array {
   const [slices, rows, columns] = shape;
   const size = rows * columns;
-  const total = lungs.reduce((s, v) => s + v, 0);
   const sides = new Uint8Array(lungs.length);
+  let total = 0;
+  for (let n = 0; n < lungs.length; n++) total += lungs[n]!;
   if (total === 0) return sides;
 
-  const background = new Uint8Array(size);
-  const depth2 = new Float32Array(lungs.length);
-  const slice2 = new Float32Array(size);
-  for (let k = 0; k < slices; k++) {
-    const base = k * size;
-    for (let p = 0; p < size; p++) background[p] = lungs[base + p] === 0 ? 1 : 0;
-    squaredDistanceToMask2d(background, rows, columns, spacingMm[1], spacingMm[2], slice2);
+  // The search for a separating radius runs on a grid of about 3 mm, which is plenty to find
+  // one seed per lung; the split itself is made at full resolution.
+  const fk = Math.max(1, Math.round(SEPARATION_GRID_MM / spacingMm[0]));
+  const fi = Math.max(1, Math.round(SEPARATION_GRID_MM / spacingMm[1]));
+  const fj = Math.max(1, Math.round(SEPARATION_GRID_MM / spacingMm[2]));
+  const low: AxisTriple = [Math.ceil(slices / fk), Math.ceil(rows / fi), Math.ceil(columns / fj)];
+  const lowSize = low[1] * low[2];
+  const lowMask = new Uint8Array(low[0] * lowSize);
+  for (let kk = 0; kk < low[0]; kk++) {
+    const k = Math.min(slices - 1, kk * fk + (fk >> 1));
+    for (let ii = 0; ii < low[1]; ii++) {
+      const i = Math.min(rows - 1, ii * fi + (fi >> 1));
+      for (let jj = 0; jj < low[2]; jj++) {
+        const j = Math.min(columns - 1, jj * fj + (fj >> 1));
+        lowMask[kk * lowSize + ii * low[2] + jj] = lungs[k * size + i * columns + j]!;
+      }
+    }
+  }
+  const lowSpacing: AxisTriple = [spacingMm[0] * fk, spacingMm[1] * fi, spacingMm[2] * fj];
+  const lowMidline: Midlines = {
+    centre: Float64Array.from({ length: low[0] }, (_, kk) => {
+      const c = midline.centre[Math.min(slices - 1, kk * fk + (fk >> 1))]!;
+      return (c - (fj >> 1)) / fj;
+    }),
+    halfWidth: new Float64Array(low[0]),
+  };
+
+  const background = new Uint8Array(lowSize);
+  const depth2 = new Float32Array(lowMask.length);
+  const slice2 = new Float32Array(lowSize);
+  let lowTotal = 0;
+  for (let kk = 0; kk < low[0]; kk++) {
+    const base = kk * lowSize;
+    for (let p = 0; p < lowSize; p++) {
+      background[p] = lowMask[base + p] === 0 ? 1 : 0;
+      lowTotal += lowMask[base + p]!;
+    }
+    squaredDistanceToMask2d(background, low[1], low[2], lowSpacing[1], lowSpacing[2], slice2);
     depth2.set(slice2, base);
   }
 
-  const pixelMm = Math.min(spacingMm[1], spacingMm[2]);
-  const core = new Uint8Array(lungs.length);
-  for (const radiusMm of [0, 1, 2, 3, 4, 6, 8, 10, 13, 16].map((r) => r * Math.max(1, pixelMm))) {
+  const core = new Uint8Array(lowMask.length);
+  for (const radiusMm of SEPARATION_RADII_MM) {
     const r2 = radiusMm * radiusMm;
-    for (let n = 0; n < lungs.length; n++) core[n] = lungs[n] !== 0 && depth2[n]! > r2 ? 1 : 0;
-    const { labels, sizes } = labelComponents3d(core, shape, 6);
-    const seeds = pickSideSeeds(labels, sizes, shape, midline, total);
+    for (let n = 0; n < lowMask.length; n++) {
+      core[n] = lowMask[n] !== 0 && depth2[n]! > r2 ? 1 : 0;
+    }
+    const { labels, sizes } = labelComponents3d(core, low, 6);
+    const seeds = pickSideSeeds(labels, sizes, low, lowMidline, lowTotal);
     if (seeds === undefined) continue;
-    for (let n = 0; n < labels.length; n++) {
-      const id = labels[n]!;
-      if (id === seeds[0]) sides[n] = 1;
-      else if (id === seeds[1]) sides[n] = 2;
+    for (let k = 0; k < slices; k++) {
+      const kk = Math.floor(k / fk);
+      for (let i = 0; i < rows; i++) {
+        const row = kk * lowSize + Math.floor(i / fi) * low[2];
+        const o = k * size + i * columns;
+        for (let j = 0; j < columns; j++) {
+          if (lungs[o + j] === 0) continue;
+          const id = labels[row + Math.floor(j / fj)]!;
+          if (id === seeds[0]) sides[o + j] = 1;
+          else if (id === seeds[1]) sides[o + j] = 2;
+        }
+      }
     }
     growGeodesic(sides, lungs, shape);
     return sides;
@@ -507,22 +560,40 @@ function growGeodesic(sides: Uint8Array, mask: Uint8Array, shape: AxisTriple): v
   while (head < tail) {
     const n = queue[head++]!;
     const label = sides[n]!;
-    const k = Math.floor(n / size);
-    const rem = n - k * size;
-    const i = Math.floor(rem / columns);
-    const j = rem - i * columns;
-    const visit = (m: number) => {
-      if (mask[m] !== 0 && sides[m] === 0) {
-        sides[m] = label;
-        queue[tail++] = m;
-      }
-    };
-    if (j > 0) visit(n - 1);
-    if (j < columns - 1) visit(n + 1);
-    if (i > 0) visit(n - columns);
-    if (i < rows - 1) visit(n + columns);
-    if (k > 0) visit(n - size);
-    if (k < slices - 1) visit(n + size);
+    const j = n % columns;
+    const rest = (n - j) / columns;
+    const i = rest % rows;
+    const k = (rest - i) / rows;
+    let m = n - 1;
+    if (j > 0 && mask[m] !== 0 && sides[m] === 0) {
+      sides[m] = label;
+      queue[tail++] = m;
+    }
+    m = n + 1;
+    if (j < columns - 1 && mask[m] !== 0 && sides[m] === 0) {
+      sides[m] = label;
+      queue[tail++] = m;
+    }
+    m = n - columns;
+    if (i > 0 && mask[m] !== 0 && sides[m] === 0) {
+      sides[m] = label;
+      queue[tail++] = m;
+    }
+    m = n + columns;
+    if (i < rows - 1 && mask[m] !== 0 && sides[m] === 0) {
+      sides[m] = label;
+      queue[tail++] = m;
+    }
+    m = n - size;
+    if (k > 0 && mask[m] !== 0 && sides[m] === 0) {
+      sides[m] = label;
+      queue[tail++] = m;
+    }
+    m = n + size;
+    if (k < slices - 1 && mask[m] !== 0 && sides[m] === 0) {
+      sides[m] = label;
+      queue[tail++] = m;
+    }
   }
 }
 
@@ -541,12 +612,41 @@ function labelSides(sides: Uint8Array, geometry: CtVolume['geometry']): Uint8Arr
 }
 
 function fillHolesPerLabel(labels: Uint8Array, shape: AxisTriple): void {
-  const single = new Uint8Array(labels.length);
-  for (const value of [1, 2]) {
-    for (let n = 0; n < labels.length; n++) single[n] = labels[n] === value ? 1 : 0;
-    const filled = fillHoles2d(single, shape);
-    for (let n = 0; n < labels.length; n++)
-      if (filled[n] === 1 && labels[n] === 0) labels[n] = value;
+  const [slices, rows, columns] = shape;
+  const size = rows * columns;
+  for (let k = 0; k < slices; k++) {
+    const base = k * size;
+    for (const value of [1, 2]) {
+      let rowStart = rows;
+      let rowEnd = -1;
+      let columnStart = columns;
+      let columnEnd = -1;
+      for (let p = 0; p < size; p++) {
+        if (labels[base + p] !== value) continue;
+        const i = Math.floor(p / columns);
+        const j = p - i * columns;
+        if (i < rowStart) rowStart = i;
+        rowEnd = i;
+        if (j < columnStart) columnStart = j;
+        if (j > columnEnd) columnEnd = j;
+      }
+      if (rowEnd < 0) continue;
+      // Only the label's box can hold its holes.
+      const h = rowEnd - rowStart + 1;
+      const w = columnEnd - columnStart + 1;
+      const single = new Uint8Array(h * w);
+      for (let i = 0; i < h; i++) {
+        const o = base + (i + rowStart) * columns + columnStart;
+        for (let j = 0; j < w; j++) single[i * w + j] = labels[o + j] === value ? 1 : 0;
+      }
+      const filled = fillHoles2d(single, [1, h, w]);
+      for (let i = 0; i < h; i++) {
+        const o = base + (i + rowStart) * columns + columnStart;
+        for (let j = 0; j < w; j++) {
+          if (filled[i * w + j] === 1 && labels[o + j] === 0) labels[o + j] = value;
+        }
+      }
+    }
   }
 }
 
@@ -570,8 +670,6 @@ function addJuxtapleuralLesions(
   const size = rows * columns;
   const outside = new Uint8Array(size);
   const depth2 = new Float32Array(size);
-  const hull = new Uint8Array(size);
-  const candidate = new Uint8Array(size);
 
   for (let k = 0; k < slices; k++) {
     const base = k * size;
@@ -587,68 +685,98 @@ function addJuxtapleuralLesions(
     for (const value of [1, 2]) {
       const interval = hullRows(labels, base, rows, columns, value);
       if (interval === undefined) continue;
-      hull.fill(0);
-      for (let i = 0; i < rows; i++) {
-        for (let j = interval.start[i]!; j <= interval.end[i]!; j++) hull[i * columns + j] = 1;
-      }
-      // The depth of the lung's own costal surface: lung pixels on the hull's border.
-      const costal: number[] = [];
-      let lungPixels = 0;
-      for (let p = 0; p < size; p++) {
-        if (labels[base + p] === value) lungPixels += 1;
-        if (hull[p] === 1 && labels[base + p] === value && onHullBorder(hull, p, rows, columns)) {
-          costal.push(depth2[p]!);
-        }
-      }
-      if (costal.length === 0) continue;
-      const costalDepthMm = Math.sqrt(quantile(costal, 0.5));
+      addBaysOfOneLung(labels, inBody, depth2, base, rows, columns, value, interval, gap, marginMm);
+    }
+  }
+}
 
-      for (let p = 0; p < size; p++) {
-        candidate[p] = hull[p] === 1 && labels[base + p] === 0 && inBody[base + p] !== 0 ? 1 : 0;
-      }
-      const bays = labelComponents2d(candidate, [1, rows, columns], 4);
-      if (bays.sizes.length === 0) continue;
-      const mouths: number[][] = bays.sizes.map(() => []);
-      for (let p = 0; p < size; p++) {
-        const id = bays.labels[p]!;
-        if (id !== 0 && onHullBorder(hull, p, rows, columns)) mouths[id - 1]!.push(depth2[p]!);
-      }
-      // Nearly all of a bay's mouth must lie at chest-wall depth, and a bay is never larger
-      // than the aerated lung beside it in the slice.
-      const accept = mouths.map(
-        (mouth, c) =>
-          bays.sizes[c]! <= lungPixels &&
-          (mouth.length === 0 || Math.sqrt(quantile(mouth, 0.9)) <= costalDepthMm + marginMm),
-      );
-      for (let p = 0; p < size; p++) {
-        const id = bays.labels[p]!;
-        if (id === 0 || accept[id - 1] !== true) continue;
-        const i = Math.floor(p / columns);
-        const j = p - i * columns;
-        if (j < gap.start[i]! || j >= gap.end[i]!) labels[base + p] = value;
+/** The part of {@link addJuxtapleuralLesions} for one lung in one slice, on its hull's box. */
+function addBaysOfOneLung(
+  labels: Uint8Array,
+  inBody: Uint8Array,
+  depth2: Float32Array,
+  base: number,
+  rows: number,
+  columns: number,
+  value: number,
+  interval: { start: Int32Array; end: Int32Array },
+  gap: { start: Int32Array; end: Int32Array },
+  marginMm: number,
+): void {
+  let rowStart = rows;
+  let rowEnd = -1;
+  let columnStart = columns;
+  let columnEnd = -1;
+  for (let i = 0; i < rows; i++) {
+    if (interval.start[i]! > interval.end[i]!) continue;
+    rowStart = Math.min(rowStart, i);
+    rowEnd = Math.max(rowEnd, i);
+    columnStart = Math.min(columnStart, interval.start[i]!);
+    columnEnd = Math.max(columnEnd, interval.end[i]!);
+  }
+  if (rowEnd < 0) return;
+  // A sub-image with a one-pixel frame outside the hull, so border tests need no bounds checks.
+  const r0 = rowStart - 1;
+  const c0 = columnStart - 1;
+  const h = rowEnd - rowStart + 3;
+  const w = columnEnd - columnStart + 3;
+  const hull = new Uint8Array(h * w);
+  for (let i = rowStart; i <= rowEnd; i++) {
+    const o = (i - r0) * w - c0;
+    for (let j = interval.start[i]!; j <= interval.end[i]!; j++) hull[o + j] = 1;
+  }
+  const onBorder = (q: number) =>
+    hull[q - 1] === 0 || hull[q + 1] === 0 || hull[q - w] === 0 || hull[q + w] === 0;
+
+  // The depth of the lung's own costal surface: lung pixels on the hull's border.
+  const costal: number[] = [];
+  const candidate = new Uint8Array(h * w);
+  let lungPixels = 0;
+  for (let i = 1; i < h - 1; i++) {
+    for (let j = 1; j < w - 1; j++) {
+      const q = i * w + j;
+      if (hull[q] === 0) continue;
+      const p = (i + r0) * columns + j + c0;
+      const v = labels[base + p];
+      if (v === value) {
+        lungPixels += 1;
+        if (onBorder(q)) costal.push(depth2[p]!);
+      } else if (v === 0 && inBody[base + p] !== 0) {
+        candidate[q] = 1;
       }
     }
+  }
+  if (costal.length === 0) return;
+  const costalDepthMm = Math.sqrt(quantile(costal, 0.5));
+
+  const bays = labelComponents2d(candidate, [1, h, w], 4);
+  if (bays.sizes.length === 0) return;
+  const mouths: number[][] = bays.sizes.map(() => []);
+  for (let q = 0; q < h * w; q++) {
+    const id = bays.labels[q]!;
+    if (id === 0 || !onBorder(q)) continue;
+    const i = Math.floor(q / w) + r0;
+    mouths[id - 1]!.push(depth2[i * columns + (q % w) + c0]!);
+  }
+  // Nearly all of a bay's mouth must lie at chest-wall depth, and a bay is never larger than
+  // the aerated lung beside it in the slice.
+  const accept = mouths.map(
+    (mouth, c) =>
+      bays.sizes[c]! <= lungPixels &&
+      (mouth.length === 0 || Math.sqrt(quantile(mouth, 0.9)) <= costalDepthMm + marginMm),
+  );
+  for (let q = 0; q < h * w; q++) {
+    const id = bays.labels[q]!;
+    if (id === 0 || accept[id - 1] !== true) continue;
+    const i = Math.floor(q / w) + r0;
+    const j = (q % w) + c0;
+    if (j < gap.start[i]! || j >= gap.end[i]!) labels[base + i * columns + j] = value;
   }
 }
 
 function quantile(values: number[], q: number): number {
   values.sort((a, b) => a - b);
   return values[Math.min(values.length - 1, Math.floor(values.length * q))]!;
-}
-
-function onHullBorder(hull: Uint8Array, p: number, rows: number, columns: number): boolean {
-  const i = Math.floor(p / columns);
-  const j = p - i * columns;
-  return (
-    i === 0 ||
-    j === 0 ||
-    i === rows - 1 ||
-    j === columns - 1 ||
-    hull[p - 1] === 0 ||
-    hull[p + 1] === 0 ||
-    hull[p - columns] === 0 ||
-    hull[p + columns] === 0
-  );
 }
 
 /**

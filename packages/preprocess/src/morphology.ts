@@ -250,6 +250,10 @@ export function labelComponents3d(
   const queue = new Int32Array(mask.length);
   const sizes: number[] = [];
   const size = rows * columns;
+  if (connectivity === 6) {
+    labelFaces(mask, shape, labels, queue, sizes);
+    return { labels, sizes };
+  }
   for (let seed = 0; seed < mask.length; seed++) {
     if (mask[seed] === 0 || labels[seed] !== 0) continue;
     const id = sizes.length + 1;
@@ -278,6 +282,64 @@ export function labelComponents3d(
     sizes.push(tail);
   }
   return { labels, sizes };
+}
+
+/** The 6-connected labelling, with the neighbour tests written out (the hot path). */
+function labelFaces(
+  mask: Uint8Array,
+  shape: AxisTriple,
+  labels: Int32Array,
+  queue: Int32Array,
+  sizes: number[],
+): void {
+  const [slices, rows, columns] = shape;
+  const size = rows * columns;
+  for (let seed = 0; seed < mask.length; seed++) {
+    if (mask[seed] === 0 || labels[seed] !== 0) continue;
+    const id = sizes.length + 1;
+    let head = 0;
+    let tail = 0;
+    queue[tail++] = seed;
+    labels[seed] = id;
+    while (head < tail) {
+      const n = queue[head++]!;
+      const j = n % columns;
+      const rest = (n - j) / columns;
+      const i = rest % rows;
+      const k = (rest - i) / rows;
+      let m = n - 1;
+      if (j > 0 && mask[m] !== 0 && labels[m] === 0) {
+        labels[m] = id;
+        queue[tail++] = m;
+      }
+      m = n + 1;
+      if (j < columns - 1 && mask[m] !== 0 && labels[m] === 0) {
+        labels[m] = id;
+        queue[tail++] = m;
+      }
+      m = n - columns;
+      if (i > 0 && mask[m] !== 0 && labels[m] === 0) {
+        labels[m] = id;
+        queue[tail++] = m;
+      }
+      m = n + columns;
+      if (i < rows - 1 && mask[m] !== 0 && labels[m] === 0) {
+        labels[m] = id;
+        queue[tail++] = m;
+      }
+      m = n - size;
+      if (k > 0 && mask[m] !== 0 && labels[m] === 0) {
+        labels[m] = id;
+        queue[tail++] = m;
+      }
+      m = n + size;
+      if (k < slices - 1 && mask[m] !== 0 && labels[m] === 0) {
+        labels[m] = id;
+        queue[tail++] = m;
+      }
+    }
+    sizes.push(tail);
+  }
 }
 
 /**
@@ -321,15 +383,35 @@ export function labelComponents2d(
   for (let seed = 0; seed < mask.length; seed++) {
     if (mask[seed] === 0 || labels[seed] !== 0) continue;
     const id = sizes.length + 1;
-    const base = Math.floor(seed / size) * size;
+    const base = seed - (seed % size);
     let head = 0;
     let tail = 0;
     queue[tail++] = seed - base;
     labels[seed] = id;
     while (head < tail) {
       const p = queue[head++]!;
-      const i = Math.floor(p / columns);
-      const j = p - i * columns;
+      const j = p % columns;
+      const i = (p - j) / columns;
+      if (connectivity === 4) {
+        const n = base + p;
+        if (j > 0 && mask[n - 1] !== 0 && labels[n - 1] === 0) {
+          labels[n - 1] = id;
+          queue[tail++] = p - 1;
+        }
+        if (j < columns - 1 && mask[n + 1] !== 0 && labels[n + 1] === 0) {
+          labels[n + 1] = id;
+          queue[tail++] = p + 1;
+        }
+        if (i > 0 && mask[n - columns] !== 0 && labels[n - columns] === 0) {
+          labels[n - columns] = id;
+          queue[tail++] = p - columns;
+        }
+        if (i < rows - 1 && mask[n + columns] !== 0 && labels[n + columns] === 0) {
+          labels[n + columns] = id;
+          queue[tail++] = p + columns;
+        }
+        continue;
+      }
       for (const [di, dj] of offsets) {
         const ii = i + di;
         const jj = j + dj;
@@ -365,29 +447,38 @@ export function fillHoles2d(mask: Uint8Array, shape: AxisTriple): Uint8Array {
     const base = k * size;
     outside.fill(0);
     let tail = 0;
-    const push = (p: number) => {
-      if (mask[base + p] === 0 && outside[p] === 0) {
+    for (let p = 0; p < size; p++) {
+      const j = p % columns;
+      const edge = p < columns || p >= size - columns || j === 0 || j === columns - 1;
+      if (edge && mask[base + p] === 0) {
         outside[p] = 1;
         queue[tail++] = p;
       }
-    };
-    for (let j = 0; j < columns; j++) {
-      push(j);
-      push((rows - 1) * columns + j);
-    }
-    for (let i = 0; i < rows; i++) {
-      push(i * columns);
-      push(i * columns + columns - 1);
     }
     let head = 0;
     while (head < tail) {
       const p = queue[head++]!;
-      const i = Math.floor(p / columns);
-      const j = p - i * columns;
-      if (i > 0) push(p - columns);
-      if (i < rows - 1) push(p + columns);
-      if (j > 0) push(p - 1);
-      if (j < columns - 1) push(p + 1);
+      const j = p % columns;
+      let q = p - columns;
+      if (p >= columns && outside[q] === 0 && mask[base + q] === 0) {
+        outside[q] = 1;
+        queue[tail++] = q;
+      }
+      q = p + columns;
+      if (q < size && outside[q] === 0 && mask[base + q] === 0) {
+        outside[q] = 1;
+        queue[tail++] = q;
+      }
+      q = p - 1;
+      if (j > 0 && outside[q] === 0 && mask[base + q] === 0) {
+        outside[q] = 1;
+        queue[tail++] = q;
+      }
+      q = p + 1;
+      if (j < columns - 1 && outside[q] === 0 && mask[base + q] === 0) {
+        outside[q] = 1;
+        queue[tail++] = q;
+      }
     }
     for (let p = 0; p < size; p++) out[base + p] = outside[p] === 1 ? 0 : 1;
   }

@@ -13,6 +13,7 @@ import {
   loadDicomSeries,
   scanDicomSources,
 } from './dicom-series';
+import { mapConcurrent } from './internal/concurrent';
 import { readFileBytes } from './internal/node-fs';
 
 // The attributes of a CT image file nearly always fit in this many bytes; larger headers are
@@ -20,6 +21,8 @@ import { readFileBytes } from './internal/node-fs';
 const HEADER_PREFIX_BYTES = 64 * 1024;
 // Files and folders looked at in one folder tree, so a wrong path (a home folder) fails fast.
 const MAX_FILES = 100_000;
+// File sizes asked for at once.
+const STAT_CONCURRENCY = 16;
 
 /**
  * Lists the files under a folder (recursively, hidden entries and DICOMDIR skipped), or the one
@@ -47,6 +50,7 @@ export async function dicomSourcesAt(path: string): Promise<DicomSource[]> {
   if (info.isFile()) {
     files.push({ name: path, size: info.size });
   } else {
+    const names: string[] = [];
     const walk = async (folder: string) => {
       const entries = await readdir(folder, { withFileTypes: true });
       entries.sort((a, b) => a.name.localeCompare(b.name));
@@ -54,8 +58,8 @@ export async function dicomSourcesAt(path: string): Promise<DicomSource[]> {
         if (entry.name.startsWith('.') || entry.name.toUpperCase() === 'DICOMDIR') continue;
         const full = join(folder, entry.name);
         if (entry.isDirectory()) await walk(full);
-        else if (entry.isFile()) files.push({ name: full, size: (await stat(full)).size });
-        if (files.length > MAX_FILES) {
+        else if (entry.isFile()) names.push(full);
+        if (names.length > MAX_FILES) {
           throw new LesionEncError(
             'INVALID_ARGUMENT',
             `DICOM folder: expected at most ${MAX_FILES} files, got more (is this the right folder?)`,
@@ -65,6 +69,12 @@ export async function dicomSourcesAt(path: string): Promise<DicomSource[]> {
       }
     };
     await walk(path);
+    const sizes = await mapConcurrent(
+      names,
+      STAT_CONCURRENCY,
+      async (name) => (await stat(name)).size,
+    );
+    names.forEach((name, n) => files.push({ name, size: sizes[n]! }));
   }
   if (files.length === 0) {
     throw new LesionEncError(

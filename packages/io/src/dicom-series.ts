@@ -14,6 +14,8 @@ import {
 
 import { type DicomImageHeader, decodeDicomImage, parseDicomHeader, pixelLayout } from './dicom';
 import { fileOption } from './internal/bytes';
+import { mapConcurrent } from './internal/concurrent';
+import { shiftIntoInt16 } from './internal/int16-shift';
 import {
   type AxisMapping,
   type NumericArray,
@@ -110,6 +112,8 @@ const DUPLICATE_POSITION_MM = 1e-3;
 const SPACING_FLOOR_MM = 0.01;
 // Orientation cosines of two images of one stack may differ by this much.
 const ORIENTATION_TOLERANCE = 1e-4;
+// File reads in flight at once.
+const IO_CONCURRENCY = 8;
 
 /**
  * Reads the headers of a set of DICOM files and lists the series they hold, without decoding
@@ -126,34 +130,44 @@ export async function scanDicomSources(
   const skipped: DicomSkippedFile[] = [];
   const progress = createStageReporter('dicom-headers', sources.length, options.onProgress);
   progress.start();
-  for (const source of sources) {
+  // Headers are small and independent: several reads in flight hide the file system's latency.
+  const outcomes = await mapConcurrent(sources, IO_CONCURRENCY, async (source) => {
     throwIfAborted(options.signal, 'DICOM series');
     try {
-      const header = await readSourceHeader(source);
-      if (!header.hasPixelData) {
-        skipped.push({
-          file: source.name,
-          code: 'UNSUPPORTED_FORMAT',
-          reason: 'no Pixel Data (not an image)',
-        });
-      } else if (
-        source.size !== undefined &&
-        header.pixelDataEnd !== undefined &&
-        header.pixelDataEnd > source.size
-      ) {
-        skipped.push({
-          file: source.name,
-          code: 'CORRUPT_FILE',
-          reason: `Pixel Data: expected ${header.pixelDataEnd} bytes, got ${source.size} (file truncated)`,
-        });
-      } else {
-        headers.push({ source, header });
-      }
+      return { source, header: await readSourceHeader(source), error: undefined };
     } catch (error) {
       if (!(error instanceof LesionEncError)) throw error;
-      skipped.push({ file: source.name, code: error.code, reason: error.message });
+      return { source, header: undefined, error };
+    } finally {
+      progress.step(source.name);
     }
-    progress.step(source.name);
+  });
+  for (const outcome of outcomes) {
+    const { source } = outcome;
+    if (outcome.error !== undefined) {
+      skipped.push({ file: source.name, code: outcome.error.code, reason: outcome.error.message });
+      continue;
+    }
+    const header = outcome.header!;
+    if (!header.hasPixelData) {
+      skipped.push({
+        file: source.name,
+        code: 'UNSUPPORTED_FORMAT',
+        reason: 'no Pixel Data (not an image)',
+      });
+    } else if (
+      source.size !== undefined &&
+      header.pixelDataEnd !== undefined &&
+      header.pixelDataEnd > source.size
+    ) {
+      skipped.push({
+        file: source.name,
+        code: 'CORRUPT_FILE',
+        reason: `Pixel Data: expected ${header.pixelDataEnd} bytes, got ${source.size} (file truncated)`,
+      });
+    } else {
+      headers.push({ source, header });
+    }
   }
   progress.done();
   return { series: summarise(headers), headers, skipped };
@@ -547,22 +561,33 @@ async function assemble(
   const progress = createStageReporter('dicom-pixels', ordered.length, options.onProgress);
   progress.start();
   let transferSyntax = selected.transferSyntaxUid;
-  for (let s = 0; s < ordered.length; s++) {
-    throwIfAborted(options.signal, 'DICOM series');
-    const { source } = ordered[s]!;
-    const bytes = await source.bytes();
-    const image = await decodeDicomImage(bytes, { file: source.name });
-    if (image.header.Rows !== rows || image.header.Columns !== columns) {
-      throw new LesionEncError(
-        'MIXED_SERIES',
-        `image size: expected ${rows} x ${columns}, got ${image.header.Rows} x ${image.header.Columns}`,
-        { file: source.name },
-      );
+  // Reading file s + 1 .. s + IO_CONCURRENCY overlaps with decoding file s.
+  const pending = new Map<number, Promise<Uint8Array>>();
+  const fetch = (s: number) => {
+    if (s < ordered.length && !pending.has(s)) pending.set(s, ordered[s]!.source.bytes());
+  };
+  try {
+    for (let s = 0; s < ordered.length; s++) {
+      throwIfAborted(options.signal, 'DICOM series');
+      for (let ahead = 0; ahead <= IO_CONCURRENCY; ahead++) fetch(s + ahead);
+      const { source } = ordered[s]!;
+      const bytes = await pending.get(s)!;
+      pending.delete(s);
+      const image = await decodeDicomImage(bytes, { file: source.name });
+      if (image.header.Rows !== rows || image.header.Columns !== columns) {
+        throw new LesionEncError(
+          'MIXED_SERIES',
+          `image size: expected ${rows} x ${columns}, got ${image.header.Rows} x ${image.header.Columns}`,
+          { file: source.name },
+        );
+      }
+      transferSyntax = image.header.TransferSyntaxUID;
+      target = rescaleInto(image.stored, image.header, target, s * sliceSize, paddingHu);
+      progress.step(source.name);
     }
-    transferSyntax = image.header.TransferSyntaxUID;
-    const promoted = rescaleInto(image.stored, image.header, target, s * sliceSize, paddingHu);
-    if (promoted !== target) target = promoted;
-    progress.step(source.name);
+  } finally {
+    // Reads still in flight after a failure must not surface as unhandled rejections.
+    for (const p of pending.values()) p.catch(() => undefined);
   }
   progress.done();
 
@@ -614,17 +639,15 @@ function rescaleInto(
   let out = target;
   const n = stored.length;
 
-  // The common case (integer rescale into int16, no padding range) runs without per-voxel branches.
+  // The common case, integer rescale into int16 without padding, runs in monomorphic loops.
   if (out instanceof Int16Array && slope === 1 && pad === undefined) {
-    for (let q = 0; q < n; q++) {
-      const v = stored[q]! + intercept;
-      if (v < -32768 || v > 32767) {
-        out = Float32Array.from(out);
-        return rescaleInto(stored, header, out, offset, paddingHu);
-      }
-      out[offset + q] = v;
-    }
-    return out;
+    const fits =
+      stored instanceof Int16Array || stored instanceof Uint16Array
+        ? shiftIntoInt16(stored, intercept, out, offset)
+        : undefined;
+    if (fits === true) return out;
+    if (fits === false)
+      return rescaleInto(stored, header, Float32Array.from(out), offset, paddingHu);
   }
   for (let q = 0; q < n; q++) {
     const raw = stored[q]!;

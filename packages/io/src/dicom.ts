@@ -391,6 +391,24 @@ function nativePixels(
   littleEndian: boolean,
 ): NumericArray {
   const size = layout.bitsAllocated / 8;
+  const source = bytes.subarray(offset, offset + count * size);
+  const start = bytes.byteOffset + offset;
+  if (littleEndian === HOST_LITTLE_ENDIAN && start % size === 0) {
+    // Aligned samples in host order are used in place, without a copy (and never written to).
+    if (size === 1) {
+      return layout.signed
+        ? new Int8Array(bytes.buffer, start, count)
+        : new Uint8Array(bytes.buffer, start, count);
+    }
+    if (size === 2) {
+      return layout.signed
+        ? new Int16Array(bytes.buffer, start, count)
+        : new Uint16Array(bytes.buffer, start, count);
+    }
+    return layout.signed
+      ? new Int32Array(bytes.buffer, start, count)
+      : new Uint32Array(bytes.buffer, start, count);
+  }
   const out: NumericArray =
     size === 1
       ? layout.signed
@@ -404,7 +422,6 @@ function nativePixels(
           ? new Int32Array(count)
           : new Uint32Array(count);
   const target = new Uint8Array(out.buffer);
-  const source = bytes.subarray(offset, offset + count * size);
   if (littleEndian === HOST_LITTLE_ENDIAN || size === 1) {
     target.set(source);
   } else {
@@ -427,18 +444,21 @@ function maskStoredBits(
   const bits = layout.bitsStored;
   const mask = 2 ** bits - 1;
   const signBit = 2 ** (bits - 1);
-  let changed = 0;
+  const fix = (raw: number) => {
+    const v = (raw >>> 0) & mask;
+    return layout.signed && v >= signBit ? v - 2 ** bits : v;
+  };
+  let first = -1;
   for (let n = 0; n < stored.length; n++) {
-    const raw = stored[n]!;
-    let v = (raw >>> 0) & mask;
-    if (layout.signed && v >= signBit) v -= 2 ** bits;
-    if (v !== raw) {
-      stored[n] = v;
-      changed++;
+    if (fix(stored[n]!) !== stored[n]) {
+      first = n;
+      break;
     }
   }
-  if (changed > 0 && !layout.signed) {
-    log.debug(`cleared bits above BitsStored in ${changed} samples`);
-  }
-  return stored;
+  if (first < 0) return stored;
+  // The samples may be a view of the caller's bytes: change a copy.
+  const out = stored.slice();
+  for (let n = first; n < out.length; n++) out[n] = fix(out[n]!);
+  log.debug(`cleared bits above BitsStored from sample ${first} on`);
+  return out;
 }

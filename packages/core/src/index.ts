@@ -1,5 +1,19 @@
 // @lesionenc/core: what applications import. Composes the building blocks and owns the backend.
+// Every building block's public API is re-exported here, so `@lesionenc/core` is the one import.
 export * from '@lesionenc/base';
+export * from '@lesionenc/io';
+export * from '@lesionenc/preprocess';
+export * from '@lesionenc/lungmask';
+export * from '@lesionenc/lesion-encoder';
+export * from '@lesionenc/ica';
+export * from '@lesionenc/sequence-classifier';
+export * from '@lesionenc/metrics';
+export * from '@lesionenc/phantom';
+export * from '@lesionenc/wasm-training';
+// ica and metrics both follow scikit-learn 1.2.1 and both name that version; the metrics one is
+// kept under its own name and the ica one is renamed.
+export { SKLEARN_REFERENCE_VERSION } from '@lesionenc/metrics';
+export { SKLEARN_REFERENCE_VERSION as ICA_SKLEARN_REFERENCE_VERSION } from '@lesionenc/ica';
 export {
   type ActiveBackendName,
   type BackendInfo,

@@ -50,3 +50,11 @@ export {
   readVolume,
   sniffFormat,
 } from './read-volume';
+export {
+  type OverlayOptions,
+  type RgbImage,
+  DEFAULT_OVERLAY_OPTIONS,
+  encodeOverlayPng,
+  renderOverlay,
+} from './overlay';
+export { writeOverlayPng } from './overlay-node';

@@ -11,6 +11,7 @@ import {
   depthwiseFilterGradient,
   depthwiseInputGradient,
 } from './conv-gradients';
+import { fusedBatchNormGradient } from './batch-norm-gradient';
 import {
   maxPoolInputGradient,
   resizeBilinearGradLoop,
@@ -43,6 +44,10 @@ const BACKEND = 'wasm';
  * - `MaxPoolGrad`: gives gradients unrelated to the pooling windows (relative error near 1 on a
  *   2x2, stride-2 pool of a [2, 8, 8, 8] input). Replaced by a composite that routes each
  *   gradient to the first maximum of its window, as the cpu backend does.
+ *
+ * Besides kernels, the gradient function of `FusedBatchNorm` is replaced (on every backend: it
+ * is the same math): tfjs-core tiles the per-channel factors to the size of the activations,
+ * which on wasm took more time than all convolutions of an EfficientNet U-Net step.
  *
  * Found by tracing the kernels one Adam step (forward, backward, update) dispatches for an
  * EfficientNet-style U-Net (conv, batch norm, ReLU, swish, depthwise conv, squeeze-excitation,
@@ -320,6 +325,11 @@ export function registerWasmTrainingKernels(): string[] {
     ['ResizeBilinearGrad', resizeBilinearGradLoop],
   ] as const) {
     add(name, (original) => halfPixelResizeGrad(name, requireOriginal(name, original), loop));
+  }
+  // A gradient, not a kernel: the same math on every backend, without full-size tiles.
+  if (tf.getGradient('FusedBatchNorm')?.gradFunc !== fusedBatchNormGradient.gradFunc) {
+    tf.registerGradient(fusedBatchNormGradient);
+    registered.push('FusedBatchNorm (gradient)');
   }
   if (tf.getGradient('Conv2D') === undefined) {
     log.warnOnce(

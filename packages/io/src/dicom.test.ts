@@ -19,13 +19,19 @@ import { AXIAL_LPS_DIRECTION, isLesionEncError } from '@lesionenc/base';
 import { decodeDicomImage, parseDicomHeader } from './dicom';
 import { listDicomSeries, readDicomSeries } from './dicom-node';
 import { decodeDicomSeries } from './dicom-series';
+import * as jpegModule from 'jpeg-js';
+
 import {
+  type TestElement,
   type TestSeriesOptions,
+  encapsulatedPixelData,
   encodeTestDicom,
   syntheticChest,
   writeTestSeries,
 } from './testing/dicom-writer';
 
+// Largest grey-level error of a quality-95 baseline JPEG of a smooth ramp.
+const JPEG_TOLERANCE = 3;
 // Geometry parsed from decimal strings written with 4 decimals.
 const POSITION_TOLERANCE_MM = 1e-4;
 
@@ -264,6 +270,107 @@ describe('readDicomSeries on synthetic series', () => {
     const controller = new AbortController();
     controller.abort();
     await expectCode(() => readDicomSeries(folder, { signal: controller.signal }), 'ABORTED');
+  });
+});
+
+describe('encapsulated frames made in-process', () => {
+  const rows = 48;
+  const columns = 64;
+
+  function frameFile(
+    pixels: TestElement,
+    syntaxUid: string,
+    bits: 8 | 16,
+    signed: boolean,
+  ): Uint8Array {
+    return encodeTestDicom(
+      [
+        { tag: [0x0008, 0x0060], vr: 'CS', value: 'CT' },
+        { tag: [0x0020, 0x000e], vr: 'UI', value: '1.2.3.9' },
+        { tag: [0x0028, 0x0002], vr: 'US', value: 1 },
+        { tag: [0x0028, 0x0004], vr: 'CS', value: 'MONOCHROME2' },
+        { tag: [0x0028, 0x0010], vr: 'US', value: rows },
+        { tag: [0x0028, 0x0011], vr: 'US', value: columns },
+        { tag: [0x0028, 0x0100], vr: 'US', value: bits },
+        { tag: [0x0028, 0x0101], vr: 'US', value: bits },
+        { tag: [0x0028, 0x0103], vr: 'US', value: signed ? 1 : 0 },
+        pixels,
+      ],
+      { uid: syntaxUid },
+      '1.2.3.9.1',
+    );
+  }
+
+  it('decodes a lossless JPEG 2000 frame exactly', async () => {
+    const openjpeg = (await (
+      await import('@cornerstonejs/codec-openjpeg')
+    ).default({
+      print: () => undefined,
+      printErr: () => undefined,
+    })) as Record<
+      string,
+      new () => {
+        getDecodedBuffer(info: Record<string, unknown>): Uint8Array;
+        setDecompositions(n: number): void;
+        setQuality(lossless: boolean, quality: number): void;
+        encode(): void;
+        getEncodedBuffer(): Uint8Array;
+      }
+    >;
+    const encoder = new openjpeg.J2KEncoder!();
+    const input = encoder.getDecodedBuffer({
+      width: columns,
+      height: rows,
+      bitsPerSample: 16,
+      componentCount: 1,
+      isSigned: true,
+      isUsingColorTransform: false,
+    });
+    const values = new Int16Array(rows * columns).map((_, n) => ((n * 97) % 3000) - 1024);
+    new Int16Array(input.buffer, input.byteOffset, values.length).set(values);
+    encoder.setDecompositions(2);
+    encoder.setQuality(true, 0);
+    encoder.encode();
+    const codestream = encoder.getEncodedBuffer().slice();
+    const bytes = frameFile(encapsulatedPixelData(codestream), '1.2.840.10008.1.2.4.90', 16, true);
+    const image = await decodeDicomImage(bytes, { file: 'j2k.dcm' });
+    expect(Array.from(image.stored)).toEqual(Array.from(values));
+  });
+
+  it('decodes an 8-bit baseline JPEG frame within the codec loss', async () => {
+    const grey = new Uint8Array(rows * columns).map((_, n) => 60 + (n % columns));
+    const rgba = new Uint8Array(rows * columns * 4);
+    grey.forEach((g, n) => rgba.set([g, g, g, 255], 4 * n));
+    const jpeg = jpegModule.encode({ width: columns, height: rows, data: rgba }, 95).data;
+    const bytes = frameFile(
+      encapsulatedPixelData(new Uint8Array(jpeg)),
+      '1.2.840.10008.1.2.4.50',
+      8,
+      false,
+    );
+    const image = await decodeDicomImage(bytes);
+    let worst = 0;
+    for (let n = 0; n < grey.length; n++)
+      worst = Math.max(worst, Math.abs(image.stored[n]! - grey[n]!));
+    expect(worst).toBeLessThanOrEqual(JPEG_TOLERANCE);
+  });
+
+  it('reports an unknown transfer syntax and a broken codestream with their codes', async () => {
+    const junk = encapsulatedPixelData(new Uint8Array([1, 2, 3, 4, 5, 6]));
+    await expectCode(
+      () =>
+        decodeDicomImage(frameFile(junk, '1.2.840.10008.1.2.4.100', 16, true), {
+          file: 'mpeg.dcm',
+        }),
+      'UNSUPPORTED_FORMAT',
+      /^mpeg\.dcm: .*transfer syntax/,
+    );
+    await expectCode(
+      () =>
+        decodeDicomImage(frameFile(junk, '1.2.840.10008.1.2.4.70', 16, true), { file: 'bad.dcm' }),
+      'CORRUPT_FILE',
+      /^bad\.dcm: JPEG Lossless/,
+    );
   });
 });
 

@@ -11,6 +11,8 @@ export interface TestElement {
   tag: readonly [number, number];
   vr: string;
   value: string | number | readonly number[] | Uint8Array | Int16Array | Uint16Array;
+  /** Write the length as undefined (0xFFFFFFFF): the value already holds items and a delimiter. */
+  undefinedLength?: boolean;
 }
 
 /** How the data set after the meta group is encoded. */
@@ -82,7 +84,7 @@ function encodeElements(
     } else {
       head[4] = e.vr.charCodeAt(0);
       head[5] = e.vr.charCodeAt(1);
-      if (long) view.setUint32(8, value.length, little);
+      if (long) view.setUint32(8, e.undefinedLength === true ? 0xffffffff : value.length, little);
       else view.setUint16(6, value.length, little);
     }
     parts.push(head, value);
@@ -111,15 +113,16 @@ function concat(parts: readonly Uint8Array[]): Uint8Array {
  */
 export function encodeTestDicom(
   elements: readonly TestElement[],
-  syntax: TestSyntax,
+  syntax: TestSyntax | { uid: string },
   sopInstanceUid: string,
 ): Uint8Array {
+  const syntaxUid = typeof syntax === 'string' ? SYNTAX_UID[syntax] : syntax.uid;
   const meta = encodeElements(
     [
       { tag: [0x0002, 0x0001], vr: 'OB', value: new Uint8Array([0, 1]) },
       { tag: [0x0002, 0x0002], vr: 'UI', value: '1.2.840.10008.5.1.4.1.1.2' },
       { tag: [0x0002, 0x0003], vr: 'UI', value: sopInstanceUid },
-      { tag: [0x0002, 0x0010], vr: 'UI', value: SYNTAX_UID[syntax] },
+      { tag: [0x0002, 0x0010], vr: 'UI', value: syntaxUid },
       { tag: [0x0002, 0x0012], vr: 'UI', value: '1.2.826.0.1.3680043.9.7433.1' },
     ],
     true,
@@ -136,6 +139,29 @@ export function encodeTestDicom(
   const preamble = new Uint8Array(132);
   preamble.set([0x44, 0x49, 0x43, 0x4d], 128);
   return concat([preamble, groupLength, meta, body]);
+}
+
+/**
+ * Encapsulates one compressed frame as Pixel Data items (PS3.5 A.4): an empty basic offset
+ * table, the fragment, and the sequence delimiter.
+ *
+ * @param fragment - The codestream.
+ * @returns The Pixel Data element.
+ */
+export function encapsulatedPixelData(fragment: Uint8Array): TestElement {
+  const padded = padEven(fragment, 0);
+  const out = new Uint8Array(8 + 8 + padded.length + 8);
+  const view = new DataView(out.buffer);
+  const item = (at: number, element: number, length: number) => {
+    view.setUint16(at, 0xfffe, true);
+    view.setUint16(at + 2, element, true);
+    view.setUint32(at + 4, length, true);
+  };
+  item(0, 0xe000, 0);
+  item(8, 0xe000, padded.length);
+  out.set(padded, 16);
+  item(16 + padded.length, 0xe0dd, 0);
+  return { tag: [0x7fe0, 0x0010], vr: 'OB', value: out, undefinedLength: true };
 }
 
 /** A synthetic volume with the geometry a series will carry. */

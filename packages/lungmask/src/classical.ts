@@ -74,7 +74,7 @@ export const DEFAULT_SEGMENT_LUNGS: Readonly<
   airThresholdHu: -350,
   maxAirwayAreaMm2: 1200,
   juxtapleural: true,
-  chestWallMarginMm: 10,
+  chestWallMarginMm: 25,
   gasThresholdHu: -950,
   gasDarkFraction: 0.6,
   minSecondLungFraction: 0.05,

@@ -24,3 +24,26 @@ export {
   resolveChestPhantomConfig,
 } from './phantom';
 export { type TissueHu, type TissueName, TISSUE, TISSUE_CLASSES, TISSUE_HU } from './tissues';
+export {
+  type Cohort,
+  type CohortConfig,
+  type CohortPatient,
+  type CohortScan,
+  type HospitalName,
+  type HospitalProfile,
+  type PatientLatent,
+  DEFAULT_COHORT,
+  HOSPITAL_PROFILES,
+  PROGRESSION_WEIGHTS,
+  SEVERITY_WEIGHTS,
+  labelThresholds,
+  normalQuantile,
+  resolveCohortConfig,
+  simulateCohort,
+} from './cohort';
+export {
+  type CohortManifestRow,
+  type CohortWriteResult,
+  COHORT_MANIFEST_COLUMNS,
+  writeCohort,
+} from './cohort-writer';

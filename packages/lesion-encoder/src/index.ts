@@ -35,3 +35,45 @@ export {
   decodeWeightsManifest,
   encodeModelWeights,
 } from './weights';
+export {
+  type AffineOptions,
+  type AugmentOp,
+  type AugmentSample,
+  type Augmentation,
+  affine,
+  blur,
+  brightnessContrast,
+  composeAugmentations,
+  createDefaultAugmentation,
+  gaussianNoise,
+  horizontalFlip,
+  perspective,
+  randomCrop,
+  sharpen,
+} from './augment';
+export {
+  type DiceReport,
+  type LabelGroups,
+  type SegmentationLoss,
+  type SegmentationLossConfig,
+  DEFAULT_SEGMENTATION_LOSS,
+  computeDice,
+  createSegmentationLoss,
+  fullLabelGroups,
+} from './loss';
+export {
+  type EpochRecord,
+  type TrainOptions,
+  type TrainResult,
+  type TrainingSource,
+  loadTrainingCheckpoint,
+  predictLabels,
+  stackImages,
+  trainLesionUnet,
+} from './train';
+export {
+  type SliceIntensity,
+  NETWORK_WINDOW,
+  rotate90Clockwise,
+  toNetworkIntensity,
+} from './input';

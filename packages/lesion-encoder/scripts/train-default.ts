@@ -1,0 +1,170 @@
+// Trains the shipped default lesion U-Net (B0, 4 classes) on the real slices, on the wasm backend,
+// with checkpoints and resume. Usage:
+//   LESIONENC_DATA_DIR=/work/shared/data nice -n 10 npx tsx packages/lesion-encoder/scripts/train-default.ts \
+//     --out /work/lesionenc-runs/default [--size 128] [--epochs 40] [--batch 2] [--steps 120]
+import { readFile, readdir, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+
+import '@tensorflow/tfjs-backend-wasm';
+import { createRandom, setLogLevel } from '@lesionenc/base';
+import { decodeSliceImage, decodeSliceLabels } from '@lesionenc/io';
+import {
+  type AugmentSample,
+  DEFAULT_LESION_UNET,
+  createDefaultAugmentation,
+  createLesionUnet,
+  rotate90Clockwise,
+  toNetworkIntensity,
+  trainLesionUnet,
+} from '@lesionenc/lesion-encoder';
+import { resizeImageLinear, resizeLabelsNearest } from '@lesionenc/preprocess';
+import * as tf from '@tensorflow/tfjs-core';
+
+const { values } = parseArgs({
+  options: {
+    out: { type: 'string', default: '/work/lesionenc-runs/default' },
+    size: { type: 'string', default: '128' },
+    epochs: { type: 'string', default: '40' },
+    batch: { type: 'string', default: '2' },
+    steps: { type: 'string', default: '100' },
+    patience: { type: 'string', default: '8' },
+    'validation-fraction': { type: 'string', default: '0.2' },
+    seed: { type: 'string', default: '2020' },
+    'zenodo-weight': { type: 'string', default: '1' },
+  },
+});
+const dataDir = process.env.LESIONENC_DATA_DIR ?? '/work/shared/data';
+const size = Number(values.size);
+const outDir = values.out!;
+
+async function grey(path: string): Promise<{ data: Uint8Array; rows: number; columns: number }> {
+  const volume = await decodeSliceImage(new Uint8Array(await readFile(path)), { file: path });
+  const [, rows, columns] = volume.geometry.shape;
+  return { data: Uint8Array.from(volume.data as ArrayLike<number>), rows, columns };
+}
+
+async function labels(path: string, binarize: boolean): Promise<Uint8Array> {
+  const map = await decodeSliceLabels(new Uint8Array(await readFile(path)), undefined, {
+    file: path,
+    binarize,
+  });
+  return Uint8Array.from(map.data as ArrayLike<number>);
+}
+
+function toSample(
+  image: Uint8Array,
+  mask: Uint8Array,
+  rows: number,
+  columns: number,
+): AugmentSample {
+  return {
+    image: resizeImageLinear(toNetworkIntensity(image, 'grey8'), rows, columns, size, size),
+    mask: resizeLabelsNearest(mask, rows, columns, size, size),
+    rows: size,
+    columns: size,
+  };
+}
+
+// COVID-SemiSeg: palette 0 background, 1 ground-glass, 2 consolidation (the class indices of the
+// default model); stored rotated, so turned upright first.
+async function loadSemiSeg(): Promise<{ name: string; sample: AugmentSample }[]> {
+  const dir = join(dataDir, 'covid-semiseg/train');
+  const names = (await readdir(join(dir, 'images'))).filter((n) => n.endsWith('.jpg')).sort();
+  const result: { name: string; sample: AugmentSample }[] = [];
+  for (const name of names) {
+    const image = await grey(join(dir, 'images', name));
+    const mask = await labels(join(dir, 'labels', name.replace('.jpg', '.png')), false);
+    const upright = rotate90Clockwise(image.data, image.rows, image.columns);
+    const uprightMask = rotate90Clockwise(mask, image.rows, image.columns);
+    result.push({ name, sample: toSample(upright, uprightMask, image.columns, image.rows) });
+  }
+  return result;
+}
+
+// Zenodo slices: 0/255 infection masks, a partial label (infection of either lesion class).
+async function loadZenodo(): Promise<AugmentSample[]> {
+  const dir = join(dataDir, 'zenodo-slices');
+  const names = (await readdir(join(dir, 'ct'))).filter((n) => n.endsWith('.png')).sort();
+  const result: AugmentSample[] = [];
+  for (const name of names) {
+    const image = await grey(join(dir, 'ct', name));
+    const mask = await labels(join(dir, 'infection', name), true);
+    result.push(toSample(image.data, mask, image.rows, image.columns));
+  }
+  return result;
+}
+
+async function main(): Promise<void> {
+  setLogLevel('info');
+  await tf.setBackend('wasm');
+  await tf.ready();
+  await mkdir(outDir, { recursive: true });
+
+  const semiseg = await loadSemiSeg();
+  const zenodo = await loadZenodo();
+  // Validation: a fixed, seeded share of the COVID-SemiSeg training slices (never the test half).
+  const order = createRandom(Number(values.seed))
+    .fork('split')
+    .shuffle([...semiseg.keys()]);
+  const validationCount = Math.round(semiseg.length * Number(values['validation-fraction']));
+  const validationSet = new Set(order.slice(0, validationCount));
+  const validation = semiseg.filter((_, i) => validationSet.has(i));
+  const training = semiseg.filter((_, i) => !validationSet.has(i));
+  await import('node:fs/promises').then((fs) =>
+    fs.writeFile(
+      join(outDir, 'split.json'),
+      JSON.stringify({
+        validation: validation.map((v) => v.name),
+        training: training.map((t) => t.name),
+      }),
+    ),
+  );
+  process.stdout.write(
+    `data: ${training.length} COVID-SemiSeg training, ${validation.length} validation, ${zenodo.length} Zenodo slices at ${size}x${size}\n`,
+  );
+
+  const unet = createLesionUnet({
+    ...DEFAULT_LESION_UNET,
+    inputSizePx: [size, size],
+    seed: Number(values.seed),
+  });
+  const result = await trainLesionUnet(unet, {
+    sources: [
+      { name: 'semiseg', samples: training.map((t) => t.sample) },
+      {
+        name: 'zenodo',
+        samples: zenodo,
+        // 0: no infection (background or effusion), 1: any infection (ground-glass or consolidation).
+        groups: [
+          [0, 3],
+          [1, 2],
+        ],
+        weight: Number(values['zenodo-weight']),
+      },
+    ],
+    validation: validation.map((v) => v.sample),
+    augmentation: createDefaultAugmentation([size, size], Number(values.seed)),
+    learningRate: 1e-4,
+    batchSize: Number(values.batch),
+    epochs: Number(values.epochs),
+    stepsPerEpoch: Number(values.steps),
+    patience: Number(values.patience),
+    // Effusion has no labels in these sets: its weight only keeps it out of the lesion classes.
+    loss: { classWeights: [1, 1, 2, 0.5] },
+    checkpointDir: join(outDir, 'checkpoints'),
+    logPath: join(outDir, 'train.jsonl'),
+    seed: Number(values.seed),
+    onEpoch: (record) =>
+      process.stdout.write(
+        `epoch ${record.epoch}: loss ${record.trainLoss.toFixed(4)} validation Dice ${JSON.stringify(record.validation.perClass.map((d) => (d === null ? null : Number(d.toFixed(4)))))} ${record.best ? '(best) ' : ''}${record.seconds.toFixed(0)} s\n`,
+      ),
+  });
+  process.stdout.write(`done: ${JSON.stringify(result)}\n`);
+  unet.dispose();
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+});

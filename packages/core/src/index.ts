@@ -26,3 +26,14 @@ export {
   getBackendInfo,
   initBackend,
 } from './backend';
+export {
+  type AnalyseScanOptions,
+  type ClassVolume,
+  type LesionMeasurement,
+  type ScanAnalysis,
+  type ScanVolumetrics,
+  DEFAULT_ANALYSE_SCAN,
+  VOLUMETRIC_FEATURE_NAMES,
+  analyseScan,
+  measureLesions,
+} from './analyse';

@@ -1,63 +1,218 @@
-// `lesionenc demo`: runs what the framework can do so far on built-in data, and says what is next.
+// `lesionenc demo`: a synthetic chest CT through every stage that is in place, with its outputs
+// written to a folder, and a plain statement of what is not in place yet.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { type BackendName, createGeometry, initBackend, voxelToWorldMm } from '@lesionenc/core';
-import * as tf from '@tensorflow/tfjs-core';
+import {
+  type BackendName,
+  DISEASE_PRESETS,
+  LESION_CLASSES,
+  VOLUMETRIC_FEATURE_NAMES,
+  analyseScan,
+  createChestPhantom,
+  createLabelMap,
+  createLesionUnet,
+  encodeOverlayPng,
+  evaluateSegmentation,
+  initBackend,
+  measureLesions,
+  writeNifti,
+  writeNpy,
+} from '@lesionenc/core';
 
 import type { CliIo } from '../index';
 
-/** The stages of the complete pipeline (ARCHITECTURE: the data flow of one scan). */
-const PIPELINE_STAGES: readonly { stage: string; ready: boolean }[] = [
-  { stage: 'synthetic chest CT with known lesions (phantom)', ready: false },
-  { stage: 'pre-processing: HU window, normalisation, CLAHE, gamma', ready: false },
-  { stage: 'lung segmentation and slice selection (>= 3 mm2 of lung)', ready: false },
-  { stage: 'lesion encoder: lesion masks and one feature vector per slice', ready: false },
-  { stage: 'ICA to 64 components', ready: false },
-  { stage: 'severity and progression classifiers', ready: false },
-  { stage: 'metrics and report', ready: false },
-];
+const USAGE = `Usage:
+  lesionenc demo [--out demo-output] [--matrix 128] [--slices 48] [--seed 7] [--backend auto] [--json]
 
+Makes a synthetic chest CT with severe disease and pleural effusion, segments its lungs, runs the
+lesion encoder on every kept slice, measures the lesions, and writes the masks, an overlay PNG,
+the feature sequence and a report into --out.`;
+
+function ms(value: number): string {
+  return value >= 100 ? value.toFixed(0) : value.toFixed(1);
+}
+
+async function writeAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  const { rename } = await import('node:fs/promises');
+  const temp = `${path}.tmp-${process.pid}`;
+  await writeFile(temp, data);
+  await rename(temp, path);
+}
+
+/**
+ * Runs the demo.
+ *
+ * @param args - Command-line arguments after `demo`.
+ * @param io - Where text goes.
+ * @returns The exit code: 0 done, 2 usage.
+ */
 export async function runDemo(args: string[], io: CliIo): Promise<number> {
-  const { values } = parseArgs({ args, options: { backend: { type: 'string', default: 'auto' } } });
-  const backend = await initBackend({ backend: values.backend as BackendName });
-  io.out(
-    `LesionEncoder demo on the ${backend.name} backend${backend.simd === true ? ' (SIMD)' : ''}`,
-  );
-
-  // A 64-slice axial grid like a thin-slice chest CT, to show the geometry conventions.
-  const geometry = createGeometry({
-    shape: [64, 256, 256],
-    spacingMm: [5, 1.4, 1.4],
-    originMm: [-179.3, -179.3, -320],
-  });
-  const far = voxelToWorldMm(geometry, [63, 255, 255]);
-  io.out(
-    `volume grid [slices, rows, columns] = [${geometry.shape.join(', ')}], spacing ` +
-      `${geometry.spacingMm.join(' x ')} mm; last voxel at LPS (${far.map((v) => v.toFixed(1)).join(', ')}) mm`,
-  );
-
-  // One encoder-sized convolution, to show the backend works and how fast.
-  const image = tf.randomNormal([1, 256, 256, 3], 0, 1, 'float32', 0) as tf.Tensor4D;
-  const filter = tf.randomNormal([3, 3, 3, 32], 0, 0.1, 'float32', 1) as tf.Tensor4D;
+  let values;
   try {
-    tf.conv2d(image, filter, 2, 'same').dispose();
-    const started = performance.now();
-    const out = tf.conv2d(image, filter, 2, 'same');
-    await out.data();
-    out.dispose();
-    io.out(
-      `stem convolution 256x256x3 -> 128x128x32: ${(performance.now() - started).toFixed(1)} ms`,
-    );
-  } finally {
-    image.dispose();
-    filter.dispose();
+    ({ values } = parseArgs({
+      args,
+      options: {
+        out: { type: 'string', default: 'demo-output' },
+        matrix: { type: 'string', default: '128' },
+        slices: { type: 'string', default: '48' },
+        seed: { type: 'string', default: '7' },
+        backend: { type: 'string', default: 'auto' },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', default: false },
+      },
+    }));
+  } catch (error) {
+    io.err(`lesionenc demo: ${(error as Error).message}\n${USAGE}`);
+    return 2;
   }
+  if (values.help) {
+    io.out(USAGE);
+    return 0;
+  }
+  const matrix = Number(values.matrix);
+  const slices = Number(values.slices);
+  const seed = Number(values.seed);
+  if (!Number.isInteger(matrix) || matrix % 32 !== 0 || matrix < 64 || matrix > 512) {
+    io.err(
+      `lesionenc demo: --matrix expected a multiple of 32 from 64 to 512, got ${values.matrix}`,
+    );
+    return 2;
+  }
+  if (!Number.isInteger(slices) || slices < 4 || !Number.isInteger(seed)) {
+    io.err(`lesionenc demo: --slices expected an integer >= 4 and --seed an integer`);
+    return 2;
+  }
+  const say = (text: string) => {
+    if (!values.json) io.out(text);
+  };
+  const outDir = resolve(values.out);
+  await mkdir(outDir, { recursive: true });
 
-  io.out('\nPipeline stages:');
-  for (const { stage, ready } of PIPELINE_STAGES) io.out(`  [${ready ? 'x' : ' '}] ${stage}`);
-  io.out(
-    '\nWhen every stage is in place this demo assesses a synthetic chest CT end to end: lung and\n' +
-      'lesion masks, lesion volumes per class, and severity and progression probabilities.',
+  const backend = await initBackend({ backend: values.backend as BackendName });
+  say(`LesionEncoder demo on the ${backend.name} backend${backend.simd === true ? ' (SIMD)' : ''}`);
+
+  // 1. A scan with known truth.
+  let started = performance.now();
+  const phantom = createChestPhantom({
+    seed,
+    matrix,
+    slices,
+    disease: { ...DISEASE_PRESETS.severe, effusion: DISEASE_PRESETS.effusion.effusion },
+  });
+  const phantomMs = performance.now() - started;
+  const truth = phantom.truth;
+  say(
+    `\n1. synthetic chest CT ${slices} x ${matrix} x ${matrix} (severe, with effusion), ${ms(phantomMs)} ms\n` +
+      `   truth: lungs ${truth.lungMl.toFixed(0)} ml, ground-glass ${truth.groundGlass.volumeMl.toFixed(1)} ml, ` +
+      `consolidation ${truth.consolidation.volumeMl.toFixed(1)} ml, effusion ${truth.pleuralEffusion.volumeMl.toFixed(1)} ml`,
+  );
+
+  // 2-3. Lung mask, slice selection and the lesion encoder, as the pipeline runs them.
+  const unet = createLesionUnet({ inputSizePx: [matrix, matrix] });
+  let scan;
+  try {
+    scan = await analyseScan(phantom.volume, { unet });
+  } finally {
+    unet.dispose();
+  }
+  const lungReport = evaluateSegmentation([
+    { id: 'demo', reference: phantom.lungs, prediction: scan.lungs.labels },
+  ]);
+  const lungDice = lungReport.aggregate.map((c) => ({ name: c.name, dice: c.meanDice }));
+  say(
+    `\n2. lung segmentation (weight-free), ${ms(scan.timingsMs.lungmask)} ms\n` +
+      `   right ${scan.lungs.rightLungVolumeMl.toFixed(0)} ml, left ${scan.lungs.leftLungVolumeMl.toFixed(0)} ml; ` +
+      `Dice against the truth: ${lungDice.map((d) => `${d.name} ${d.dice?.toFixed(3) ?? '-'}`).join(', ')}\n` +
+      `   ${scan.keptSlices.length} of ${slices} slices hold at least 3 mm2 of lung and are kept`,
+  );
+  const perSliceMs = scan.timingsMs.encoder / Math.max(1, scan.keptSlices.length);
+  say(
+    `\n3. lesion encoder (EfficientNet-B0 U-Net, ${matrix} x ${matrix}), ${ms(perSliceMs)} ms per slice\n` +
+      `   feature sequence [${scan.keptSlices.length}, ${scan.featureSize}], batches of ${scan.batchSize}\n` +
+      '   No trained lesion weights ship yet: this network has its seeded initialisation, so its\n' +
+      '   features are generic and its lesion labels mean nothing. The volumetrics below therefore\n' +
+      "   use the phantom's true lesions inside the lungs found in step 2.",
+  );
+
+  // 4. Volumetrics of the true lesions within the predicted lungs (the BS_Volumetric features).
+  const measured = measureLesions(phantom.lesions.data, scan.lungs.labels);
+  const v = measured.volumetrics;
+  say(
+    `\n4. volumetrics (% of lung, right / left)\n` +
+      `   ground-glass ${v.groundGlass.rightPercentOfLung.toFixed(1)} / ${v.groundGlass.leftPercentOfLung.toFixed(1)}, ` +
+      `consolidation ${v.consolidation.rightPercentOfLung.toFixed(1)} / ${v.consolidation.leftPercentOfLung.toFixed(1)}, ` +
+      `effusion ${v.pleuralEffusion.volumeMl.toFixed(1)} ml, total lesion ${v.lesion.percentOfLung.toFixed(1)} %`,
+  );
+
+  // Files: masks on the scan's geometry, an overlay through the most diseased kept slice.
+  const lesions = createLabelMap(measured.labels, phantom.volume.geometry, LESION_CLASSES);
+  const plane = matrix * matrix;
+  let bestSlice = scan.keptSlices[0] ?? 0;
+  let bestCount = -1;
+  for (const k of scan.keptSlices) {
+    let count = 0;
+    for (let n = k * plane; n < (k + 1) * plane; n++) if (lesions.data[n] !== 0) count++;
+    if (count > bestCount) [bestSlice, bestCount] = [k, count];
+  }
+  const files = {
+    ct: join(outDir, 'ct.nii.gz'),
+    lungs: join(outDir, 'lungs.nii.gz'),
+    lesions: join(outDir, 'lesions.nii.gz'),
+    overlay: join(outDir, 'overlay.png'),
+    features: join(outDir, 'features.npy'),
+    report: join(outDir, 'report.json'),
+  };
+  await writeNifti(files.ct, phantom.volume);
+  await writeNifti(files.lungs, scan.lungs.labels);
+  await writeNifti(files.lesions, lesions);
+  await writeAtomic(
+    files.overlay,
+    await encodeOverlayPng(phantom.volume, lesions, { slice: bestSlice }),
+  );
+  await writeNpy(files.features, {
+    data: scan.features,
+    shape: [scan.keptSlices.length, scan.featureSize],
+  });
+  const report = {
+    backend: backend.name,
+    scan: { shape: phantom.volume.geometry.shape, spacingMm: phantom.volume.geometry.spacingMm },
+    truth: {
+      lungVolumeMl: truth.lungMl,
+      groundGlassMl: truth.groundGlass.volumeMl,
+      consolidationMl: truth.consolidation.volumeMl,
+      pleuralEffusionMl: truth.pleuralEffusion.volumeMl,
+    },
+    lungs: {
+      rightLungVolumeMl: scan.lungs.rightLungVolumeMl,
+      leftLungVolumeMl: scan.lungs.leftLungVolumeMl,
+      dice: lungDice,
+      keptSlices: scan.keptSlices,
+    },
+    encoder: {
+      weights: 'seeded initialisation (no trained weights shipped yet)',
+      featureShape: [scan.keptSlices.length, scan.featureSize],
+      msPerSlice: perSliceMs,
+    },
+    volumetrics: v,
+    volumetricFeatures: Object.fromEntries(
+      VOLUMETRIC_FEATURE_NAMES.map((name, i) => [name, measured.volumetricFeatures[i]]),
+    ),
+    timingsMs: { phantom: phantomMs, ...scan.timingsMs },
+    files,
+  };
+  await writeAtomic(files.report, `${JSON.stringify(report, null, 2)}\n`);
+
+  if (values.json) {
+    io.out(JSON.stringify(report, null, 2));
+    return 0;
+  }
+  say(`\nWrote ${Object.values(files).join('\n      ')}`);
+  say(
+    '\nNot in this demo yet: a trained lesion encoder, the ICA model (fitted on training scans),\n' +
+      'and the severity and progression classifiers. When they ship, this demo assesses the scan\n' +
+      'end to end and prints the severity and progression probabilities.',
   );
   return 0;
 }

@@ -1,0 +1,214 @@
+// One scan through the image stages of the pipeline: lung mask and slice selection, the lesion
+// encoder on the kept slices, lesion labels kept to the lungs and pleural space, volumetrics.
+import {
+  type CtVolume,
+  LESION_CLASSES,
+  type LabelMap,
+  LesionEncError,
+  type LongTaskOptions,
+  createLabelMap,
+  subProgress,
+  throwIfAborted,
+} from '@lesionenc/base';
+import type { LesionUnet } from '@lesionenc/lesion-encoder';
+import { type LungSegmentation, type SegmentLungsOptions, segmentLungs } from '@lesionenc/lungmask';
+
+import { encodeSlices, prepareSlices } from './internal/encode';
+import {
+  type ScanVolumetrics,
+  VOLUMETRIC_FEATURE_NAMES,
+  restrictAndMeasure,
+  volumetricFeatures,
+} from './internal/volumetrics';
+
+export { VOLUMETRIC_FEATURE_NAMES, type ScanVolumetrics };
+export type { ClassVolume } from './internal/volumetrics';
+
+/** Defaults of {@link AnalyseScanOptions}. */
+export const DEFAULT_ANALYSE_SCAN: Readonly<{
+  memoryBudgetBytes: number;
+  pleuralMarginMm: number;
+}> = Object.freeze({
+  /** Activations of one forward batch; 512 MiB keeps a 256x256 B0 batch of 8 in the wasm heap. */
+  memoryBudgetBytes: 512 * 2 ** 20,
+  /** Width of the band around each lung where pleural effusion is kept. */
+  pleuralMarginMm: 15,
+});
+
+/** Options of {@link analyseScan}. */
+export interface AnalyseScanOptions extends LongTaskOptions {
+  /** The lesion U-Net with a fixed input size. Owned by the caller; not disposed here. */
+  unet: LesionUnet;
+  /** Bytes the activations of one forward batch may take. @defaultValue 512 MiB */
+  memoryBudgetBytes?: number;
+  /** Band around the lungs where effusion counts, mm. @defaultValue 15 */
+  pleuralMarginMm?: number;
+  /** Options of the lung segmentation (thresholds, the 3 mm² slice rule). */
+  lungmask?: Omit<SegmentLungsOptions, 'onProgress' | 'signal'>;
+}
+
+/** What {@link analyseScan} found in one scan. Plain data: nothing to dispose. */
+export interface ScanAnalysis {
+  /** Lung labels (1 right, 2 left), lung volumes and the kept slices. */
+  readonly lungs: LungSegmentation;
+  /** Lesion labels ({@link LESION_CLASSES}) on the scan's grid, inside lungs and pleural space. */
+  readonly lesions: LabelMap;
+  readonly volumetrics: ScanVolumetrics;
+  /** The four BS_Volumetric features, in {@link VOLUMETRIC_FEATURE_NAMES} order. */
+  readonly volumetricFeatures: readonly number[];
+  /** One bottleneck vector per kept slice: `[keptSlices.length, featureSize]`, row-major. */
+  readonly features: Float32Array;
+  readonly featureSize: number;
+  /** Slice indices of the rows of `features`, ascending (those with at least 3 mm² of lung). */
+  readonly keptSlices: readonly number[];
+  /** Slices per forward pass the memory budget allowed. */
+  readonly batchSize: number;
+  /** Wall time per stage, ms. */
+  readonly timingsMs: Readonly<{ lungmask: number; encoder: number; volumetrics: number }>;
+}
+
+/**
+ * Runs the image stages of the LesionEncoder pipeline on one CT volume in HU (paper sections 3.1
+ * and 3.2): lung segmentation with slice selection, the lesion U-Net on every kept slice (one
+ * lesion label map and one feature vector per slice, from the same forward pass), lesion labels
+ * restricted to the lungs (ground-glass, consolidation) and the pleural space (effusion), and
+ * lesion volumes per class and per lung.
+ *
+ * Every tensor made here is released before it returns.
+ *
+ * @param volume - The scan, HU, `[slices, rows, columns]`.
+ * @param options - The network, memory budget, lung-mask options, progress and cancellation.
+ * @returns Masks, volumetrics and the feature sequence.
+ * @throws {@link LesionEncError} `INVALID_VOLUME` for a volume not in HU, `INVALID_ARGUMENT` for a
+ * network without a fixed input size or a bad option, `ABORTED` when the signal fires.
+ * @example
+ * ```ts
+ * const unet = createLesionUnet({ inputSizePx: [256, 256] });
+ * const scan = await analyseScan(await readNifti('ct.nii.gz'), { unet });
+ * console.log(scan.volumetrics.lesion.percentOfLung, scan.features.length / scan.featureSize);
+ * unet.dispose();
+ * ```
+ */
+export async function analyseScan(
+  volume: CtVolume,
+  options: AnalyseScanOptions,
+): Promise<ScanAnalysis> {
+  const memoryBudgetBytes = options.memoryBudgetBytes ?? DEFAULT_ANALYSE_SCAN.memoryBudgetBytes;
+  const pleuralMarginMm = options.pleuralMarginMm ?? DEFAULT_ANALYSE_SCAN.pleuralMarginMm;
+  if (!(memoryBudgetBytes > 0) || !(pleuralMarginMm >= 0)) {
+    throw new LesionEncError(
+      'INVALID_ARGUMENT',
+      `analyseScan: expected memoryBudgetBytes > 0 and pleuralMarginMm >= 0, got ${memoryBudgetBytes} and ${pleuralMarginMm}`,
+    );
+  }
+  const inputSizePx = options.unet.config.inputSizePx;
+  if (inputSizePx === null) {
+    throw new LesionEncError(
+      'INVALID_ARGUMENT',
+      'analyseScan unet.config.inputSizePx: expected a fixed [rows, columns], got null',
+    );
+  }
+  const { signal, onProgress } = options;
+  throwIfAborted(signal, 'analyseScan');
+
+  // The lung mask takes a fifth of the expected time, the encoder most of the rest.
+  let started = performance.now();
+  const lungs = segmentLungs(volume, {
+    ...options.lungmask,
+    signal,
+    onProgress: subProgress(onProgress, 0, 0.2),
+  });
+  const lungmaskMs = performance.now() - started;
+
+  started = performance.now();
+  const kept = lungs.keptSlices;
+  const inputs = prepareSlices(volume, kept, inputSizePx, signal);
+  const encodeProgress = subProgress(onProgress, 0.2, 0.95);
+  const encoded = await encodeSlices(options.unet, volume.geometry, kept, inputs, {
+    memoryBudgetBytes,
+    signal,
+    onSlices: (done) =>
+      encodeProgress?.({
+        stage: 'encode',
+        status: 'progress',
+        fraction: kept.length > 0 ? done / kept.length : 1,
+        completed: done,
+        total: kept.length,
+      }),
+  });
+  const encoderMs = performance.now() - started;
+
+  started = performance.now();
+  throwIfAborted(signal, 'analyseScan');
+  const measured = measureLesions(encoded.labels, lungs.labels, { pleuralMarginMm });
+  const volumetricsMs = performance.now() - started;
+  onProgress?.({ stage: 'volumetrics', status: 'done', fraction: 1 });
+
+  return {
+    lungs,
+    lesions: createLabelMap(measured.labels, volume.geometry, LESION_CLASSES),
+    volumetrics: measured.volumetrics,
+    volumetricFeatures: measured.volumetricFeatures,
+    features: encoded.features,
+    featureSize: encoded.featureSize,
+    keptSlices: kept,
+    batchSize: encoded.batchSize,
+    timingsMs: Object.freeze({
+      lungmask: lungmaskMs,
+      encoder: encoderMs,
+      volumetrics: volumetricsMs,
+    }),
+  };
+}
+
+/** What {@link measureLesions} returns. */
+export interface LesionMeasurement {
+  /** The lesion labels kept (a new array, on the lungs' grid). */
+  readonly labels: Uint8Array;
+  readonly volumetrics: ScanVolumetrics;
+  /** The four BS_Volumetric features, in {@link VOLUMETRIC_FEATURE_NAMES} order. */
+  readonly volumetricFeatures: readonly number[];
+}
+
+/**
+ * Keeps ground-glass and consolidation inside the lungs and pleural effusion inside the lungs or
+ * a band around them, then measures every class in ml and % of lung, per lung and in total.
+ * Works on any lesion labels on the lung mask's grid: the encoder's, a reader's, a phantom's.
+ *
+ * @param lesionLabels - Lesion labels ({@link LESION_CLASSES} values), one per voxel.
+ * @param lungs - Lung labels, 1 right and 2 left, with their geometry.
+ * @param options - Width of the pleural band, mm. @defaultValue 15
+ * @returns The kept labels and their volumetrics.
+ * @throws {@link LesionEncError} `SHAPE_MISMATCH` when the sizes differ, `INVALID_ARGUMENT` for a
+ * negative band.
+ */
+export function measureLesions(
+  lesionLabels: Uint8Array,
+  lungs: LabelMap,
+  options: { pleuralMarginMm?: number } = {},
+): LesionMeasurement {
+  const pleuralMarginMm = options.pleuralMarginMm ?? DEFAULT_ANALYSE_SCAN.pleuralMarginMm;
+  if (lesionLabels.length !== lungs.data.length) {
+    throw new LesionEncError(
+      'SHAPE_MISMATCH',
+      `measureLesions: expected ${lungs.data.length} lesion labels (the lung grid), got ${lesionLabels.length}`,
+    );
+  }
+  if (!(pleuralMarginMm >= 0)) {
+    throw new LesionEncError(
+      'INVALID_ARGUMENT',
+      `measureLesions pleuralMarginMm: expected >= 0, got ${pleuralMarginMm}`,
+    );
+  }
+  const { labels, volumetrics } = restrictAndMeasure(
+    lesionLabels,
+    lungs.data,
+    lungs.geometry,
+    pleuralMarginMm,
+  );
+  return {
+    labels,
+    volumetrics,
+    volumetricFeatures: Object.freeze(volumetricFeatures(volumetrics)),
+  };
+}

@@ -94,7 +94,7 @@ export async function runDemo(args: string[], io: CliIo): Promise<number> {
   say(`LesionEncoder demo on the ${backend.name} backend${backend.simd === true ? ' (SIMD)' : ''}`);
 
   // 1. A scan with known truth.
-  let started = performance.now();
+  const started = performance.now();
   const phantom = createChestPhantom({
     seed,
     matrix,

@@ -14,6 +14,7 @@ import type { LesionUnet } from '@lesionenc/lesion-encoder';
 import { type LungSegmentation, type SegmentLungsOptions, segmentLungs } from '@lesionenc/lungmask';
 
 import { encodeSlices, prepareSlices } from './internal/encode';
+import type { LesionEncoderPool } from './pool';
 import {
   type ScanVolumetrics,
   VOLUMETRIC_FEATURE_NAMES,
@@ -37,8 +38,13 @@ export const DEFAULT_ANALYSE_SCAN: Readonly<{
 
 /** Options of {@link analyseScan}. */
 export interface AnalyseScanOptions extends LongTaskOptions {
-  /** The lesion U-Net with a fixed input size. Owned by the caller; not disposed here. */
-  unet: LesionUnet;
+  /**
+   * The lesion U-Net with a fixed input size, run on this thread. Owned by the caller; not
+   * disposed here. Give either this or `pool`.
+   */
+  unet?: LesionUnet;
+  /** Worker threads holding the network, to use every core. Owned by the caller. */
+  pool?: LesionEncoderPool;
   /** Bytes the activations of one forward batch may take. @defaultValue 512 MiB */
   memoryBudgetBytes?: number;
   /** Band around the lungs where effusion counts, mm. @defaultValue 15 */
@@ -101,7 +107,15 @@ export async function analyseScan(
       `analyseScan: expected memoryBudgetBytes > 0 and pleuralMarginMm >= 0, got ${memoryBudgetBytes} and ${pleuralMarginMm}`,
     );
   }
-  const inputSizePx = options.unet.config.inputSizePx;
+  const { unet, pool } = options;
+  if ((unet === undefined) === (pool === undefined)) {
+    throw new LesionEncError(
+      'INVALID_ARGUMENT',
+      'analyseScan: expected exactly one of unet and pool, got ' +
+        (unet === undefined ? 'neither' : 'both'),
+    );
+  }
+  const inputSizePx = (unet?.config ?? pool!.config).inputSizePx;
   if (inputSizePx === null) {
     throw new LesionEncError(
       'INVALID_ARGUMENT',
@@ -124,7 +138,8 @@ export async function analyseScan(
   const kept = lungs.keptSlices;
   const inputs = prepareSlices(volume, kept, inputSizePx, signal);
   const encodeProgress = subProgress(onProgress, 0.2, 0.95);
-  const encoded = await encodeSlices(options.unet, volume.geometry, kept, inputs, {
+  const encoder = unet !== undefined ? { unet } : { pool: pool! };
+  const encoded = await encodeSlices(encoder, volume.geometry, kept, inputs, {
     memoryBudgetBytes,
     signal,
     onSlices: (done) =>

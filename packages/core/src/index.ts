@@ -37,3 +37,9 @@ export {
   analyseScan,
   measureLesions,
 } from './analyse';
+export {
+  type LesionEncoderPool,
+  type LesionEncoderPoolConfig,
+  type PoolEncodeOptions,
+  createLesionEncoderPool,
+} from './pool';

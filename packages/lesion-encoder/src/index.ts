@@ -77,3 +77,8 @@ export {
   rotate90Clockwise,
   toNetworkIntensity,
 } from './input';
+export {
+  type EncodeSliceImagesOptions,
+  type EncodedSliceImages,
+  encodeSliceImages,
+} from './encode';

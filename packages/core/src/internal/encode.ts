@@ -1,44 +1,16 @@
-// Runs the lesion U-Net over the kept slices of a volume in batches sized by a memory budget:
-// one lesion label per voxel and one feature vector per kept slice.
-import {
-  type CtVolume,
-  LesionEncError,
-  type VolumeGeometry,
-  throwIfAborted,
-} from '@lesionenc/base';
-import type { LesionUnet } from '@lesionenc/lesion-encoder';
-import { applyWindow, resizeImageLinear } from '@lesionenc/preprocess';
-import * as tf from '@tensorflow/tfjs-core';
+// The kept slices of a volume prepared for the lesion U-Net and encoded in batches sized by a
+// memory budget, on this thread or on a pool of worker threads.
+import { type CtVolume, type VolumeGeometry, throwIfAborted } from '@lesionenc/base';
+import { type LesionUnet, encodeSliceImages, toNetworkIntensity } from '@lesionenc/lesion-encoder';
+import { resizeImageLinear } from '@lesionenc/preprocess';
 
-/** The lung window the network sees (W1500 / L-600), before the per-slice stretch. */
-export const NETWORK_INPUT_WINDOW = Object.freeze({ widthHu: 1500, centerHu: -600 });
+import type { LesionEncoderPool } from '../pool';
 
 /**
  * Estimated bytes of live activations per input pixel of one forward pass of the B0 U-Net
  * (float32, about 160 channels' worth at full resolution summed over the live tensors).
  */
 export const ACTIVATION_BYTES_PER_PIXEL = 640;
-
-/**
- * Maps one HU slice to the network's input scale: the lung window to [0, 1], then a min-max
- * stretch over the slice (a constant slice gives zeros), as the lesion encoder was trained.
- *
- * @param hu - The slice, row-major, HU.
- * @returns A new Float32Array in [0, 1].
- */
-export function toNetworkInput(hu: ArrayLike<number>): Float32Array {
-  const unit = applyWindow(hu, NETWORK_INPUT_WINDOW, { output: 'unit' }) as Float32Array;
-  let low = Infinity;
-  let high = -Infinity;
-  for (const v of unit) {
-    if (v < low) low = v;
-    if (v > high) high = v;
-  }
-  const range = high - low;
-  if (!(range > 0)) return new Float32Array(unit.length);
-  for (let i = 0; i < unit.length; i++) unit[i] = (unit[i]! - low) / range;
-  return unit;
-}
 
 /**
  * Slices per forward pass that fit a memory budget.
@@ -60,9 +32,10 @@ export function batchSizeForBudget(
 }
 
 /**
- * Pre-processes the kept slices for the network: window, stretch, resize to the input size.
+ * Pre-processes the kept slices for the network exactly as its training data were: the lung
+ * window and a per-slice stretch (`toNetworkIntensity`), then a resize to the input size.
  *
- * @param volume - The volume in HU.
+ * @param volume - The volume in HU, or 8-bit grey for already-windowed slices.
  * @param kept - Slice indices.
  * @param inputSizePx - The network's `[rows, columns]`.
  * @param signal - Cancellation.
@@ -78,10 +51,11 @@ export function prepareSlices(
   const [netRows, netColumns] = inputSizePx;
   const plane = rows * columns;
   const netPlane = netRows * netColumns;
+  const intensity = volume.unit === 'windowed' ? 'grey8' : 'hu';
   const out = new Float32Array(kept.length * netPlane);
   kept.forEach((k, i) => {
-    if (i % 16 === 0) throwIfAborted(signal, 'assess');
-    let image = toNetworkInput(volume.data.subarray(k * plane, (k + 1) * plane));
+    if (i % 16 === 0) throwIfAborted(signal, 'prepare slices');
+    let image = toNetworkIntensity(volume.data.subarray(k * plane, (k + 1) * plane), intensity);
     if (netRows !== rows || netColumns !== columns) {
       image = resizeImageLinear(image, rows, columns, netRows, netColumns);
     }
@@ -101,9 +75,9 @@ export interface EncodedSlices {
 }
 
 /**
- * Encodes the kept slices of a volume. Every tensor made here is disposed before it returns.
+ * Encodes the kept slices of a volume, on this thread with `unet` or over the pool's workers.
  *
- * @param unet - The network (its input size must be fixed).
+ * @param encoder - The network (fixed input size) or a pool of workers holding it.
  * @param geometry - The volume's grid.
  * @param kept - Slice indices, ascending.
  * @param inputs - What {@link prepareSlices} made for them.
@@ -111,68 +85,44 @@ export interface EncodedSlices {
  * @returns Labels and features.
  */
 export async function encodeSlices(
-  unet: LesionUnet,
+  encoder: { unet: LesionUnet } | { pool: LesionEncoderPool },
   geometry: VolumeGeometry,
   kept: readonly number[],
   inputs: Float32Array,
   options: { memoryBudgetBytes: number; signal?: AbortSignal; onSlices?: (done: number) => void },
 ): Promise<EncodedSlices> {
   const [slices, rows, columns] = geometry.shape;
-  const size = unet.config.inputSizePx;
-  if (size === null) {
-    throw new LesionEncError(
-      'INVALID_ARGUMENT',
-      'lesion encoder inputSizePx: expected a fixed [rows, columns], got null',
-    );
-  }
-  const [netRows, netColumns] = size;
-  const channels = unet.config.inputChannels;
-  const classes = unet.config.classes.length;
-  const featureSize = unet.featureSize;
+  const config = 'unet' in encoder ? encoder.unet.config : encoder.pool.config;
+  const [netRows, netColumns] = config.inputSizePx ?? [rows, columns];
   const batchSize = batchSizeForBudget(
     options.memoryBudgetBytes,
     netRows * netColumns,
     rows * columns,
-    classes,
+    config.classes.length,
   );
-  const plane = rows * columns;
-  const netPlane = netRows * netColumns;
-  const labels = new Uint8Array(slices * plane);
-  const features = new Float32Array(kept.length * featureSize);
+  throwIfAborted(options.signal, 'encode slices');
+  const encoded =
+    'unet' in encoder
+      ? await encodeSliceImages(encoder.unet, inputs, kept.length, {
+          outputSizePx: [rows, columns],
+          batchSize,
+          onSlices: (done) => {
+            throwIfAborted(options.signal, 'encode slices');
+            options.onSlices?.(done);
+          },
+        })
+      : await encoder.pool.encode(inputs, kept.length, {
+          outputSizePx: [rows, columns],
+          batchSize,
+          signal: options.signal,
+          onSlices: options.onSlices,
+        });
 
-  for (let start = 0; start < kept.length; start += batchSize) {
-    throwIfAborted(options.signal, 'assess');
-    const count = Math.min(batchSize, kept.length - start);
-    const input = new Float32Array(count * netPlane * channels);
-    for (let b = 0; b < count; b++) {
-      const from = (start + b) * netPlane;
-      const offset = b * netPlane * channels;
-      for (let p = 0; p < netPlane; p++) {
-        const v = inputs[from + p]!;
-        for (let c = 0; c < channels; c++) input[offset + p * channels + c] = v;
-      }
-    }
-    const [argmax, feats] = tf.tidy(() => {
-      const x = tf.tensor4d(input, [count, netRows, netColumns, channels]);
-      const [mask, feat] = unet.model.predict(x) as tf.Tensor[];
-      const probabilities =
-        netRows === rows && netColumns === columns
-          ? (mask as tf.Tensor4D)
-          : tf.image.resizeBilinear(mask as tf.Tensor4D, [rows, columns]);
-      return [tf.argMax(probabilities, -1), feat!];
-    });
-    try {
-      const [labelData, featureData] = await Promise.all([argmax!.data(), feats!.data()]);
-      for (let b = 0; b < count; b++) {
-        const k = kept[start + b]!;
-        labels.set(labelData.subarray(b * plane, (b + 1) * plane) as ArrayLike<number>, k * plane);
-      }
-      features.set(featureData as Float32Array, start * featureSize);
-    } finally {
-      argmax!.dispose();
-      feats!.dispose();
-    }
-    options.onSlices?.(start + count);
-  }
-  return { labels, features, featureSize, batchSize };
+  // Labels of the kept slices into their places in the volume.
+  const plane = rows * columns;
+  const labels = new Uint8Array(slices * plane);
+  kept.forEach((k, i) =>
+    labels.set(encoded.labels.subarray(i * plane, (i + 1) * plane), k * plane),
+  );
+  return { labels, features: encoded.features, featureSize: encoded.featureSize, batchSize };
 }

@@ -1,0 +1,102 @@
+// Inference of the lesion U-Net on prepared slices: one label map at the slice's own size and one
+// feature vector per slice, from the same forward pass, in batches.
+import { LesionEncError } from '@lesionenc/base';
+import * as tf from '@tensorflow/tfjs-core';
+
+import type { LesionUnet } from './unet';
+
+/** Options of {@link encodeSliceImages}. */
+export interface EncodeSliceImagesOptions {
+  /** `[rows, columns]` the label maps are returned at (bilinear on the probabilities). */
+  outputSizePx: readonly [number, number];
+  /** Slices per forward pass. */
+  batchSize: number;
+  /** Called after each batch with the slices done so far. */
+  onSlices?: (done: number) => void;
+}
+
+/** What {@link encodeSliceImages} returns. Plain arrays, owned by the caller. */
+export interface EncodedSliceImages {
+  /** `[count, outputRows, outputColumns]` class indices. */
+  labels: Uint8Array;
+  /** `[count, featureSize]`, row-major. */
+  features: Float32Array;
+  featureSize: number;
+}
+
+/**
+ * Runs the lesion U-Net on slices already mapped to its input scale (see `toNetworkIntensity`)
+ * and sized to its input: grey values, replicated to three channels when the network takes
+ * three. Every tensor made here is released before it returns.
+ *
+ * @param unet - A network with a fixed input size.
+ * @param images - `[count, inputRows, inputColumns]` in [0, 1], row-major.
+ * @param count - Number of slices in `images`.
+ * @param options - Output size, batch size, progress.
+ * @returns Labels at the output size and one feature vector per slice.
+ * @throws {@link LesionEncError} `INVALID_ARGUMENT` for a network without a fixed input size or
+ * a bad batch size, `SHAPE_MISMATCH` when `images` does not hold `count` input-sized slices.
+ */
+export async function encodeSliceImages(
+  unet: LesionUnet,
+  images: Float32Array,
+  count: number,
+  options: EncodeSliceImagesOptions,
+): Promise<EncodedSliceImages> {
+  const size = unet.config.inputSizePx;
+  if (size === null) {
+    throw new LesionEncError(
+      'INVALID_ARGUMENT',
+      'lesion encoder inputSizePx: expected a fixed [rows, columns], got null',
+    );
+  }
+  const [netRows, netColumns] = size;
+  const [rows, columns] = options.outputSizePx;
+  const netPlane = netRows * netColumns;
+  if (images.length !== count * netPlane) {
+    throw new LesionEncError(
+      'SHAPE_MISMATCH',
+      `slice images: expected ${count} x ${netRows} x ${netColumns} = ${count * netPlane} values, got ${images.length}`,
+    );
+  }
+  if (!Number.isInteger(options.batchSize) || options.batchSize < 1) {
+    throw new LesionEncError(
+      'INVALID_ARGUMENT',
+      `batchSize: expected a positive integer, got ${options.batchSize}`,
+    );
+  }
+  const channels = unet.config.inputChannels;
+  const featureSize = unet.featureSize;
+  const plane = rows * columns;
+  const labels = new Uint8Array(count * plane);
+  const features = new Float32Array(count * featureSize);
+
+  for (let start = 0; start < count; start += options.batchSize) {
+    const n = Math.min(options.batchSize, count - start);
+    const [argmax, feats] = tf.tidy(() => {
+      const grey = tf.tensor4d(images.subarray(start * netPlane, (start + n) * netPlane), [
+        n,
+        netRows,
+        netColumns,
+        1,
+      ]);
+      const x = channels === 3 ? tf.tile(grey, [1, 1, 1, 3]) : grey;
+      const [mask, feat] = unet.model.predict(x) as tf.Tensor[];
+      const probabilities =
+        netRows === rows && netColumns === columns
+          ? (mask as tf.Tensor4D)
+          : tf.image.resizeBilinear(mask as tf.Tensor4D, [rows, columns]);
+      return [tf.argMax(probabilities, -1), feat!];
+    });
+    try {
+      const [labelData, featureData] = await Promise.all([argmax!.data(), feats!.data()]);
+      labels.set(labelData as ArrayLike<number>, start * plane);
+      features.set(featureData as Float32Array, start * featureSize);
+    } finally {
+      argmax!.dispose();
+      feats!.dispose();
+    }
+    options.onSlices?.(start + n);
+  }
+  return { labels, features, featureSize };
+}

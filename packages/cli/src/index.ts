@@ -9,6 +9,7 @@ import { runDemo } from './commands/demo';
 import { runIca } from './commands/ica';
 import { runInfo } from './commands/info';
 import { runMetrics } from './commands/metrics';
+import { runEncode, runSegment } from './commands/segment';
 
 /** Where a command writes; tests pass their own. */
 export interface CliIo {
@@ -29,6 +30,14 @@ const COMMANDS: Readonly<Record<string, { run: Command; summary: string }>> = Ob
   classifier: {
     run: runClassifier,
     summary: 'train a sequence or volumetric classifier, or predict',
+  },
+  segment: {
+    run: runSegment,
+    summary: 'lesion labels of a scan or slice image, to NIfTI or PNG',
+  },
+  encode: {
+    run: runEncode,
+    summary: 'lesion-encoder features of a scan, one vector per kept slice, to .npy',
   },
   metrics: {
     run: runMetrics,

@@ -3,6 +3,7 @@
 import {
   type CtVolume,
   LESION_CLASSES,
+  type LabelClass,
   type LabelMap,
   LesionEncError,
   type LongTaskOptions,
@@ -24,6 +25,12 @@ import {
 
 export { VOLUMETRIC_FEATURE_NAMES, type ScanVolumetrics };
 export type { ClassVolume } from './internal/volumetrics';
+
+// The paper's table (with its colours) for four-class networks, else one entry per class name.
+function classTable(names: readonly string[]): readonly LabelClass[] {
+  if (names.length === LESION_CLASSES.length) return LESION_CLASSES;
+  return names.map((name, value) => ({ value, name }));
+}
 
 /** Defaults of {@link AnalyseScanOptions}. */
 export const DEFAULT_ANALYSE_SCAN: Readonly<{
@@ -225,5 +232,84 @@ export function measureLesions(
     labels,
     volumetrics,
     volumetricFeatures: Object.freeze(volumetricFeatures(volumetrics)),
+  };
+}
+
+/** What {@link analyseSliceImages} returns. Plain data: nothing to dispose. */
+export interface SliceImageAnalysis {
+  /** Lesion labels on the images' grid (every pixel: these images carry no lung mask). */
+  readonly lesions: LabelMap;
+  /** One vector per slice: `[slices, featureSize]`, row-major. */
+  readonly features: Float32Array;
+  readonly featureSize: number;
+  readonly timingsMs: Readonly<{ encoder: number }>;
+}
+
+/**
+ * Runs the lesion encoder on already-windowed 2D slices (PNG/JPG slice sets, `unit: 'windowed'`),
+ * which have no HU for a lung mask: every slice is encoded whole, with the same input mapping as
+ * the training slices. For HU volumes use {@link analyseScan}.
+ *
+ * @param volume - One or more slices, `unit: 'windowed'` (8-bit grey).
+ * @param options - The network or a pool, memory budget, progress and cancellation.
+ * @returns Labels at the images' size and one feature vector per slice.
+ * @throws {@link LesionEncError} `INVALID_VOLUME` for a volume in HU, `INVALID_ARGUMENT` as
+ * {@link analyseScan}.
+ */
+export async function analyseSliceImages(
+  volume: CtVolume,
+  options: Omit<AnalyseScanOptions, 'lungmask' | 'pleuralMarginMm'>,
+): Promise<SliceImageAnalysis> {
+  if (volume.unit !== 'windowed') {
+    throw new LesionEncError(
+      'INVALID_VOLUME',
+      `analyseSliceImages: expected already-windowed slices (unit windowed), got ${volume.unit}; use analyseScan for HU volumes`,
+    );
+  }
+  const { unet, pool } = options;
+  if ((unet === undefined) === (pool === undefined)) {
+    throw new LesionEncError(
+      'INVALID_ARGUMENT',
+      'analyseSliceImages: expected exactly one of unet and pool, got ' +
+        (unet === undefined ? 'neither' : 'both'),
+    );
+  }
+  const inputSizePx = (unet?.config ?? pool!.config).inputSizePx;
+  if (inputSizePx === null) {
+    throw new LesionEncError(
+      'INVALID_ARGUMENT',
+      'analyseSliceImages unet.config.inputSizePx: expected a fixed [rows, columns], got null',
+    );
+  }
+  const started = performance.now();
+  const all = Array.from({ length: volume.geometry.shape[0] }, (_, k) => k);
+  const inputs = prepareSlices(volume, all, inputSizePx, options.signal);
+  const encoded = await encodeSlices(
+    unet !== undefined ? { unet } : { pool: pool! },
+    volume.geometry,
+    all,
+    inputs,
+    {
+      memoryBudgetBytes: options.memoryBudgetBytes ?? DEFAULT_ANALYSE_SCAN.memoryBudgetBytes,
+      signal: options.signal,
+      onSlices: (done) =>
+        options.onProgress?.({
+          stage: 'encode',
+          status: 'progress',
+          fraction: done / all.length,
+          completed: done,
+          total: all.length,
+        }),
+    },
+  );
+  return {
+    lesions: createLabelMap(
+      encoded.labels,
+      volume.geometry,
+      classTable((unet?.config ?? pool!.config).classes),
+    ),
+    features: encoded.features,
+    featureSize: encoded.featureSize,
+    timingsMs: Object.freeze({ encoder: performance.now() - started }),
   };
 }

@@ -31,10 +31,12 @@ export {
   type ClassVolume,
   type LesionMeasurement,
   type ScanAnalysis,
+  type SliceImageAnalysis,
   type ScanVolumetrics,
   DEFAULT_ANALYSE_SCAN,
   VOLUMETRIC_FEATURE_NAMES,
   analyseScan,
+  analyseSliceImages,
   measureLesions,
 } from './analyse';
 export {
@@ -43,3 +45,4 @@ export {
   type PoolEncodeOptions,
   createLesionEncoderPool,
 } from './pool';
+export { type LoadedLesionUnet, findShippedLesionWeights, loadLesionUnet } from './internal/models';

@@ -7,6 +7,9 @@ import type { PoolRequest, PoolResponse, PoolWorkerData } from './internal/pool-
 
 const log = createLogger('lesionenc.core.pool');
 
+/** Chunks of slices each worker gets in a call, at least, for balance. */
+const CHUNKS_PER_WORKER = 3;
+
 /** Construction of {@link createLesionEncoderPool}. */
 export interface LesionEncoderPoolConfig {
   /** Worker threads. @defaultValue the processors Node reports, at most 8 */
@@ -187,7 +190,11 @@ export async function createLesionEncoderPool(
     const featureSize = ready!.featureSize;
     const labels = new Uint8Array(count * plane);
     const features = new Float32Array(count * featureSize);
-    const chunk = Math.max(1, Math.min(options.batchSize, Math.ceil(count / workers.length)));
+    // Several chunks per worker, so a worker that finishes early takes the remainder.
+    const chunk = Math.max(
+      1,
+      Math.min(options.batchSize, Math.ceil(count / (workers.length * CHUNKS_PER_WORKER))),
+    );
     let nextStart = 0;
     let done = 0;
 

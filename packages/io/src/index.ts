@@ -58,3 +58,4 @@ export {
   renderOverlay,
 } from './overlay';
 export { writeOverlayPng } from './overlay-node';
+export { encodeLabelPng } from './label-png';

@@ -12,6 +12,7 @@ import {
   depthwiseInputGradient,
 } from './conv-gradients';
 import { fusedBatchNormGradient } from './batch-norm-gradient';
+import { heapSlice } from './slice';
 import {
   maxPoolInputGradient,
   resizeBilinearGradLoop,
@@ -33,6 +34,9 @@ const BACKEND = 'wasm';
  * Present but slow (measured on a 2-core machine, one thread):
  * - `Conv2DBackpropInput`: a direct loop about 10x slower than the forward conv2d it mirrors;
  *   replaced by a forward convolution of the zero-upsampled gradient.
+ * - `Slice`: reads the whole input back into a new JavaScript array before copying the part it
+ *   keeps, so each tap the gradients cut from a large activation costs a copy of all of it
+ *   (about 10 ms per 2 MB row of an 18 MB tensor). Replaced by a copy straight from the heap.
  * - `BatchMatMul` and `_FusedMatMul` with `transposeA` or `transposeB`: 10-50x slower than
  *   without; dense and LSTM gradients use both flags. Replaced by an explicit transpose followed
  *   by the untransposed product.
@@ -65,6 +69,7 @@ export const WASM_TRAINING_KERNELS: readonly string[] = Object.freeze([
   'MaxPoolGrad',
   'ResizeNearestNeighborGrad',
   'ResizeBilinearGrad',
+  'Slice',
 ]);
 
 /**
@@ -320,6 +325,7 @@ export function registerWasmTrainingKernels(): string[] {
   add('BatchMatMul', (original) => batchMatMul(requireOriginal('BatchMatMul', original)));
   add('_FusedMatMul', (original) => fusedMatMul(requireOriginal('_FusedMatMul', original)));
   add('MaxPoolGrad', () => maxPoolGrad);
+  add('Slice', (original) => heapSlice(requireOriginal('Slice', original)));
   for (const [name, loop] of [
     ['ResizeNearestNeighborGrad', resizeNearestNeighborGradLoop],
     ['ResizeBilinearGrad', resizeBilinearGradLoop],

@@ -46,3 +46,10 @@ export {
   createLesionEncoderPool,
 } from './pool';
 export { type LoadedLesionUnet, findShippedLesionWeights, loadLesionUnet } from './internal/models';
+export {
+  type Assessment,
+  type LesionEncoder,
+  type LesionEncoderConfig,
+  type ModelProvenance,
+  createLesionEncoder,
+} from './assess';

@@ -1,0 +1,230 @@
+// The user-facing pipeline: one object that holds the models (lesion encoder, ICA, severity and
+// progression classifiers) and assesses a scan end to end.
+import {
+  type CtVolume,
+  LesionEncError,
+  type LongTaskOptions,
+  createLogger,
+  subProgress,
+} from '@lesionenc/base';
+import { type FastIcaModel, transformIca } from '@lesionenc/ica';
+import type { LesionUnet, LesionUnetConfig } from '@lesionenc/lesion-encoder';
+import { type LoadedClassifier, predictLogisticRegression } from '@lesionenc/sequence-classifier';
+
+import { type ScanAnalysis, DEFAULT_ANALYSE_SCAN, analyseScan } from './analyse';
+import {
+  findShippedLesionWeights,
+  loadIcaModel,
+  loadLesionUnet,
+  loadScanClassifier,
+} from './internal/models';
+import { type LesionEncoderPool, createLesionEncoderPool } from './pool';
+
+const log = createLogger('lesionenc.core.assess');
+
+/** Construction of {@link createLesionEncoder}. */
+export interface LesionEncoderConfig {
+  /**
+   * Lesion U-Net weights folder (`weights.json` + `weights.bin`); `shipped` for the weights in
+   * the lesion encoder's package when it has them; `null` for the seeded initialisation.
+   * @defaultValue `shipped`
+   */
+  lesionWeights?: string | 'shipped' | null;
+  /** Network configuration used when no weights folder fixes it. @defaultValue 256x256 B0 */
+  unet?: Partial<LesionUnetConfig>;
+  /** A fitted ICA model (64 components in the paper) or its JSON file. */
+  ica?: FastIcaModel | string;
+  /** Severity classifier (mild vs severe): a loaded one or its folder. */
+  severity?: LoadedClassifier | string;
+  /** Progression classifier (mild patients who turn severe): a loaded one or its folder. */
+  progression?: LoadedClassifier | string;
+  /** Worker threads for the encoder (Node); 1 runs it on this thread. @defaultValue 1 */
+  workers?: number;
+  /** Bytes the activations of one forward batch may take. @defaultValue 512 MiB */
+  memoryBudgetBytes?: number;
+}
+
+/** Where each model of a {@link LesionEncoder} came from. */
+export interface ModelProvenance {
+  /** The weights folder, or null for an untrained network. */
+  lesionWeights: string | null;
+  ica: boolean;
+  severity: LoadedClassifier['kind'] | null;
+  progression: LoadedClassifier['kind'] | null;
+}
+
+/** What {@link LesionEncoder.assess} returns. Plain data. */
+export interface Assessment extends ScanAnalysis {
+  /** Probability of severe disease, or null without a severity classifier. */
+  readonly severityProbability: number | null;
+  /**
+   * Probability that a mild patient turns severe (paper: within 7 days), or null without a
+   * progression classifier. Meaningful for mild cases only.
+   */
+  readonly progressionProbability: number | null;
+  /** The ICA-reduced feature sequence, `[keptSlices.length, components]`, when ICA is loaded. */
+  readonly icaFeatures: Float32Array | null;
+  /** What could not be done and why, in plain words. */
+  readonly notes: readonly string[];
+  readonly models: ModelProvenance;
+}
+
+/** The pipeline, holding its models. Call `dispose()` to free them (and stop worker threads). */
+export interface LesionEncoder {
+  readonly models: ModelProvenance;
+  /**
+   * Assesses one CT volume in HU: lung mask, lesion encoder, volumetrics, ICA, classifiers.
+   *
+   * @throws {@link LesionEncError} as {@link analyseScan}, and `SHAPE_MISMATCH` when the ICA
+   * model does not take the encoder's feature size.
+   */
+  assess(volume: CtVolume, options?: LongTaskOptions): Promise<Assessment>;
+  dispose(): Promise<void>;
+}
+
+async function classifierProbability(
+  classifier: LoadedClassifier,
+  sequence: Float32Array | null,
+  steps: number,
+  volumetricFeatures: readonly number[],
+): Promise<number | null> {
+  if (classifier.kind === 'volumetric') {
+    return predictLogisticRegression(classifier.model, {
+      rows: 1,
+      cols: volumetricFeatures.length,
+      data: volumetricFeatures,
+    })[0]!;
+  }
+  if (sequence === null || steps === 0) return null;
+  const size = sequence.length / steps;
+  const [probability] = await classifier.classifier.predict({
+    features: sequence,
+    shape: [1, steps, size],
+  });
+  return probability ?? null;
+}
+
+/**
+ * Creates the LesionEncoder pipeline (paper sections 3.1-3.3): it loads the lesion U-Net (the
+ * shipped weights by default), the ICA model and the classifiers it is given, and assesses scans
+ * with them. The tfjs backend must be initialised first (`initBackend`).
+ *
+ * @param config - Models, workers, memory budget.
+ * @returns The pipeline.
+ * @throws {@link LesionEncError} `FILE_NOT_FOUND`, `CORRUPT_FILE` or `MODEL_FORMAT` for models
+ * that cannot be loaded.
+ * @example
+ * ```ts
+ * await initBackend();
+ * const encoder = await createLesionEncoder({ ica: 'ica.json', severity: 'severity/' });
+ * const { severityProbability, volumetrics } = await encoder.assess((await readVolume(path)).volume);
+ * await encoder.dispose();
+ * ```
+ */
+export async function createLesionEncoder(
+  config: LesionEncoderConfig = {},
+): Promise<LesionEncoder> {
+  const requested = config.lesionWeights === undefined ? 'shipped' : config.lesionWeights;
+  const weightsPath =
+    requested === 'shipped' ? ((await findShippedLesionWeights()) ?? null) : requested;
+  const unetConfig: Partial<LesionUnetConfig> = { inputSizePx: [256, 256], ...config.unet };
+  const workers = config.workers ?? 1;
+
+  let unet: LesionUnet | undefined;
+  let pool: LesionEncoderPool | undefined;
+  const [ica, severity, progression] = await Promise.all([
+    config.ica === undefined ? undefined : loadIcaModel(config.ica),
+    config.severity === undefined ? undefined : loadScanClassifier(config.severity),
+    config.progression === undefined ? undefined : loadScanClassifier(config.progression),
+  ]);
+  if (workers > 1) {
+    pool = await createLesionEncoderPool({
+      workers,
+      unet: unetConfig,
+      ...(weightsPath === null ? {} : { weightsPath }),
+    });
+  } else {
+    unet = (await loadLesionUnet(unetConfig, weightsPath ?? undefined)).unet;
+  }
+  const featureSize = unet?.featureSize ?? pool!.featureSize;
+  if (ica !== undefined && ica.nFeatures !== featureSize) {
+    unet?.dispose();
+    await pool?.dispose();
+    throw new LesionEncError(
+      'SHAPE_MISMATCH',
+      `ICA model: expected ${featureSize} input features (the encoder's), got ${ica.nFeatures}`,
+    );
+  }
+  const models: ModelProvenance = Object.freeze({
+    lesionWeights: weightsPath,
+    ica: ica !== undefined,
+    severity: severity?.kind ?? null,
+    progression: progression?.kind ?? null,
+  });
+  if (weightsPath === null) {
+    log.warn('lesion encoder: no trained weights; its lesion labels and features are untrained');
+  }
+
+  const assess = async (volume: CtVolume, options: LongTaskOptions = {}): Promise<Assessment> => {
+    const scan = await analyseScan(volume, {
+      ...(unet !== undefined ? { unet } : { pool: pool! }),
+      memoryBudgetBytes: config.memoryBudgetBytes ?? DEFAULT_ANALYSE_SCAN.memoryBudgetBytes,
+      signal: options.signal,
+      onProgress: subProgress(options.onProgress, 0, 0.95),
+    });
+    const notes: string[] = [];
+    if (weightsPath === null) {
+      notes.push('no trained lesion-encoder weights: lesion labels and features are untrained');
+    }
+    const steps = scan.keptSlices.length;
+    let icaFeatures: Float32Array | null = null;
+    if (ica !== undefined && steps > 0) {
+      const sources = transformIca(ica, {
+        rows: steps,
+        cols: scan.featureSize,
+        data: scan.features,
+      });
+      icaFeatures = Float32Array.from(sources.data);
+    } else if (ica === undefined) {
+      notes.push('no ICA model: sequence classifiers need the ICA-reduced features');
+    }
+    const probability = async (c: LoadedClassifier | undefined, task: string) => {
+      if (c === undefined) {
+        notes.push(`no ${task} classifier`);
+        return null;
+      }
+      const p = await classifierProbability(c, icaFeatures, steps, scan.volumetricFeatures);
+      if (p === null) notes.push(`${task}: no kept slices or no ICA features to classify`);
+      return p;
+    };
+    const severityProbability = await probability(severity, 'severity');
+    const progressionProbability = await probability(progression, 'progression');
+    options.onProgress?.({ stage: 'classify', status: 'done', fraction: 1 });
+    return {
+      ...scan,
+      severityProbability,
+      progressionProbability,
+      icaFeatures,
+      notes: Object.freeze(notes),
+      models,
+    };
+  };
+
+  return {
+    models,
+    assess,
+    dispose: async () => {
+      unet?.dispose();
+      await pool?.dispose();
+      // Classifiers given as objects belong to the caller; those loaded from folders are ours.
+      for (const [given, loaded] of [
+        [config.severity, severity],
+        [config.progression, progression],
+      ] as const) {
+        if (typeof given === 'string' && loaded !== undefined && loaded.kind !== 'volumetric') {
+          loaded.classifier.dispose();
+        }
+      }
+    },
+  };
+}

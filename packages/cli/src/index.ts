@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { isLesionEncError, setLogLevel } from '@lesionenc/core';
 import type { LogLevel } from '@lesionenc/core';
 
+import { runAssess } from './commands/assess';
 import { runClassifier } from './commands/classifier';
 import { runDemo } from './commands/demo';
 import { runIca } from './commands/ica';
@@ -21,6 +22,10 @@ export interface CliIo {
 export type Command = (args: string[], io: CliIo) => Promise<number>;
 
 const COMMANDS: Readonly<Record<string, { run: Command; summary: string }>> = Object.freeze({
+  assess: {
+    run: runAssess,
+    summary: 'a CT scan end to end: lung and lesion masks, volumes, severity and progression',
+  },
   demo: { run: runDemo, summary: 'run the pipeline on a built-in example and print what it finds' },
   info: { run: runInfo, summary: 'show the tfjs backend this machine gets, and the versions' },
   ica: {

@@ -59,3 +59,8 @@ export {
 } from './overlay';
 export { writeOverlayPng } from './overlay-node';
 export { encodeLabelPng } from './label-png';
+export {
+  type OverlayMontageOptions,
+  encodeOverlayMontagePng,
+  renderOverlayMontage,
+} from './montage';

@@ -35,6 +35,8 @@ const { values } = parseArgs({
     'zenodo-weight': { type: 'string', default: '1' },
     'phantom-weight': { type: 'string', default: '0.5' },
     phantoms: { type: 'string', default: '16' },
+    // From scratch (no ImageNet weights here) a larger step than the paper's fine-tuning 1e-4.
+    lr: { type: 'string', default: '1e-3' },
   },
 });
 const dataDir = process.env.LESIONENC_DATA_DIR ?? '/work/shared/data';
@@ -179,7 +181,7 @@ async function main(): Promise<void> {
     ],
     validation: validation.map((v) => v.sample),
     augmentation: createDefaultAugmentation([size, size], Number(values.seed)),
-    learningRate: 1e-4,
+    learningRate: Number(values.lr),
     batchSize: Number(values.batch),
     epochs: Number(values.epochs),
     stepsPerEpoch: Number(values.steps),

@@ -43,5 +43,31 @@ try {
   process.stderr.write(`smoke: lesionenc --help failed: ${error.message}\n`);
 }
 
+// The encoder pool starts its worker thread from the built files, as ESM and as CJS (each in a
+// process of its own, so the two builds of tfjs never meet).
+const poolCheck = (load) => `
+  const core = ${load};
+  (async () => {
+    await core.initBackend({ backend: 'wasm' });
+    const pool = await core.createLesionEncoderPool({ workers: 1, unet: { inputSizePx: [64, 64] } });
+    const r = await pool.encode(new Float32Array(64 * 64), 1, { outputSizePx: [64, 64], batchSize: 1 });
+    await pool.dispose();
+    if (r.features.length !== 1280 || r.labels.length !== 4096) throw new Error('wrong pool output');
+  })().catch((e) => { console.error(e.message); process.exit(1); });`;
+for (const [how, args] of [
+  ['import', ['--input-type=module', '-e', poolCheck("await import('@lesionenc/core')")]],
+  ['require', ['-e', poolCheck("require('@lesionenc/core')")]],
+]) {
+  try {
+    execFileSync(process.execPath, args, { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+    passed++;
+  } catch (error) {
+    failed++;
+    process.stderr.write(
+      `smoke: encoder pool via ${how} failed: ${error.stderr ?? error.message}\n`,
+    );
+  }
+}
+
 process.stdout.write(`smoke-dist: ${passed} passed, ${failed} failed\n`);
 process.exitCode = failed === 0 ? 0 : 1;

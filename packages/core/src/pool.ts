@@ -136,7 +136,11 @@ export async function createLesionEncoderPool(
   try {
     await Promise.all(
       Array.from({ length: workerCount }, () => {
-        const worker = new Worker(script, { workerData: data }) as unknown as WorkerLike;
+        const worker = new Worker(script, {
+          workerData: data,
+          // The worker runs a file: flags for the parent's inline source must not reach it.
+          execArgv: process.execArgv.filter((flag) => !flag.startsWith('--input-type')),
+        }) as unknown as WorkerLike;
         workers.push(worker);
         return new Promise<void>((resolve, reject) => {
           handlers.set(worker, (message) => {

@@ -53,3 +53,12 @@ export {
   type ModelProvenance,
   createLesionEncoder,
 } from './assess';
+export {
+  type CohortManifest,
+  type CohortScanEntry,
+  type EncodeCohortOptions,
+  type EncodeCohortResult,
+  type EncodedScanRecord,
+  encodeCohort,
+  readCohortManifest,
+} from './cohort';

@@ -1,0 +1,105 @@
+// Cohort encoding on a tiny synthetic cohort: outputs per scan, the table, resume, failures.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { isLesionEncError } from '@lesionenc/base';
+import { readNpy } from '@lesionenc/io';
+import { simulateCohort, writeCohort } from '@lesionenc/phantom';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { type LesionEncoder, createLesionEncoder } from './assess';
+import { initBackend } from './backend';
+import { encodeCohort, readCohortManifest } from './cohort';
+
+const directory = mkdtempSync(join(tmpdir(), 'lesionenc-cohort-'));
+afterAll(() => rmSync(directory, { recursive: true, force: true }));
+
+describe('encodeCohort', () => {
+  let encoder: LesionEncoder;
+  let manifest: string;
+  let scanCount: number;
+  beforeAll(async () => {
+    await initBackend({ backend: 'wasm' });
+    const cohort = simulateCohort({ seed: 3, patients: 2, matrix: 64 });
+    const written = await writeCohort(cohort, join(directory, 'cohort'));
+    manifest = written.manifestJson;
+    scanCount = written.rows.length;
+    encoder = await createLesionEncoder({
+      lesionWeights: null,
+      unet: { inputSizePx: [64, 64], dropConnectRate: 0 },
+    });
+  });
+  afterAll(async () => encoder.dispose());
+
+  it('writes one feature sequence and record per scan, a table and an index; resumes', async () => {
+    const out = join(directory, 'encoded');
+    const fractions: number[] = [];
+    const first = await encodeCohort(manifest, {
+      encoder,
+      outDir: out,
+      onProgress: (e) => fractions.push(e.fraction),
+    });
+    expect(first.encoded).toBe(scanCount);
+    expect(first.failed).toEqual([]);
+    expect(fractions.at(-1)).toBe(1);
+    for (const record of first.records) {
+      const features = await readNpy(join(out, record.features));
+      expect(features.shape).toEqual([record.keptSlices.length, 1280]);
+      expect(record.columns.hospital).toBe('A');
+      expect([0, 1]).toContain(record.columns.severe);
+    }
+    const table = readFileSync(first.volumetricsCsv, 'utf8').trim().split('\n');
+    expect(table).toHaveLength(scanCount + 1);
+    const header = table[0]!.split(',');
+    expect(header.slice(0, 2)).toEqual(['patient', 'scan']);
+    expect(header).toContain('lungVolumeMl');
+    const lungColumn = header.indexOf('lungVolumeMl');
+    expect(Number(table[1]!.split(',')[lungColumn])).toBeCloseTo(
+      first.records[0]!.volumetrics.lungVolumeMl,
+      6,
+    );
+
+    const again = await encodeCohort(manifest, { encoder, outDir: out });
+    expect(again.encoded).toBe(0);
+    expect(again.skipped).toBe(scanCount);
+    expect(again.records).toEqual(JSON.parse(JSON.stringify(first.records)));
+  });
+
+  it('reports a damaged scan and goes on with the others', async () => {
+    const { scans, root } = await readCohortManifest(manifest);
+    const rows = scans.map((s, i) => (i === 0 ? { ...s, file: 'missing.nii.gz' } : s));
+    const damaged = join(root, 'damaged.json');
+    writeFileSync(damaged, JSON.stringify(rows));
+    const result = await encodeCohort(damaged, { encoder, outDir: join(directory, 'damaged') });
+    expect(result.failed).toHaveLength(1);
+    expect(result.failed[0]!.code).toBe('FILE_NOT_FOUND');
+    expect(result.encoded).toBe(scanCount - 1);
+  });
+
+  it('rejects malformed manifests with typed codes', async () => {
+    const code = async (text: string, name: string) => {
+      const path = join(directory, name);
+      writeFileSync(path, text);
+      try {
+        await readCohortManifest(path);
+      } catch (error) {
+        return isLesionEncError(error) ? error.code : 'other';
+      }
+      return undefined;
+    };
+    expect(await code('{', 'a.json')).toBe('CORRUPT_FILE');
+    expect(await code('[{"patient":"p","scan":"s"}]', 'b.json')).toBe('CORRUPT_FILE');
+    expect(
+      await code(
+        '[{"patient":"p","scan":"s","file":"x"},{"patient":"p","scan":"s","file":"y"}]',
+        'c.json',
+      ),
+    ).toBe('CORRUPT_FILE');
+    expect(await code('patient,file\np,x\n', 'd.csv')).toBe('CORRUPT_FILE');
+    const csv = join(directory, 'ok.csv');
+    writeFileSync(csv, 'patient,scan,file,severe\np1,s1,x.nii.gz,1\n');
+    const read = await readCohortManifest(csv);
+    expect(read.scans).toEqual([{ patient: 'p1', scan: 's1', file: 'x.nii.gz', severe: 1 }]);
+  });
+});

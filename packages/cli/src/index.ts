@@ -7,6 +7,7 @@ import type { LogLevel } from '@lesionenc/core';
 import { runAssess } from './commands/assess';
 import { runClassifier } from './commands/classifier';
 import { runDemo } from './commands/demo';
+import { runEncodeCohort } from './commands/encode-cohort';
 import { runIca } from './commands/ica';
 import { runInfo } from './commands/info';
 import { runMetrics } from './commands/metrics';
@@ -44,6 +45,10 @@ const COMMANDS: Readonly<Record<string, { run: Command; summary: string }>> = Ob
     run: runEncode,
     summary: 'lesion-encoder features of a scan, one vector per kept slice, to .npy',
   },
+  'encode-cohort': {
+    run: (args, io) => runEncodeCohort(args, io),
+    summary: 'lesion-encoder features and volumetrics of every scan in a cohort manifest',
+  },
   metrics: {
     run: runMetrics,
     summary: 'AUC, ROC, sensitivity/specificity and a bootstrap CI from labels and scores',
@@ -54,7 +59,7 @@ const USAGE = `Usage: lesionenc <command> [options]
 
 Commands:
 ${Object.entries(COMMANDS)
-  .map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`)
+  .map(([name, c]) => `  ${name.padEnd(14)} ${c.summary}`)
   .join('\n')}
 
 Global options:

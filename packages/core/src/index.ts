@@ -62,3 +62,11 @@ export {
   encodeCohort,
   readCohortManifest,
 } from './cohort';
+export {
+  type ExperimentConfig,
+  type ExperimentMethod,
+  type ExperimentResult,
+  type ExperimentTask,
+  type MethodResult,
+  runExperiment,
+} from './experiment';

@@ -1,0 +1,132 @@
+// The experiment runner on small encoded cohorts made in code, where severity shows in both the
+// slice features and the volumetrics, and conversion in the slice features only.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { createRandom, isLesionEncError } from '@lesionenc/base';
+import { writeNpy } from '@lesionenc/io';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { initBackend } from './backend';
+import { runExperiment } from './experiment';
+
+const FEATURES = 12;
+const directory = mkdtempSync(join(tmpdir(), 'lesionenc-experiment-'));
+afterAll(() => rmSync(directory, { recursive: true, force: true }));
+
+// A cohort of `patients`, 1-2 scans each; 30 % severe, 30 % of the others converters.
+async function encodedCohort(name: string, patients: number, seed: number): Promise<string> {
+  const random = createRandom(seed);
+  const root = join(directory, name);
+  mkdirSync(join(root, 'features'), { recursive: true });
+  const scans = [];
+  for (let p = 0; p < patients; p++) {
+    const severe = p % 10 < 3 ? 1 : 0;
+    const converter = severe === 0 && p % 10 >= 7 ? 1 : 0;
+    for (let s = 0; s < 1 + (p % 2); s++) {
+      const steps = 6 + Math.floor(random.uniform(0, 5));
+      const data = new Float32Array(steps * FEATURES);
+      for (let t = 0; t < steps; t++) {
+        for (let f = 0; f < FEATURES; f++) {
+          const signal = (f === 0 ? 3 * severe : 0) + (f === 1 ? 3 * converter : 0);
+          data[t * FEATURES + f] = signal + random.normal();
+        }
+      }
+      const file = `features/p${p}_s${s}.npy`;
+      await writeNpy(join(root, file), { data, shape: [steps, FEATURES] });
+      const burden = 2 + 10 * severe + random.uniform(0, 4);
+      scans.push({
+        patient: `p${p}`,
+        scan: `s${s}`,
+        features: file,
+        keptSlices: Array.from({ length: steps }, (_, k) => k),
+        featureSize: FEATURES,
+        volumetrics: {},
+        volumetricFeatures: [burden, burden * 0.8, burden * 0.3, burden * 0.2],
+        columns: { severe, converter, hospital: name },
+      });
+    }
+  }
+  const index = join(root, 'index.json');
+  writeFileSync(index, JSON.stringify({ scans }));
+  return index;
+}
+
+describe('runExperiment', () => {
+  let train: string;
+  let test: string;
+  beforeAll(async () => {
+    await initBackend({ backend: 'wasm' });
+    train = await encodedCohort('A', 60, 1);
+    test = await encodedCohort('B', 40, 2);
+  });
+
+  it('trains five methods per task, scores patients and writes the report folder', async () => {
+    const out = join(directory, 'report');
+    const result = await runExperiment({
+      trainIndex: train,
+      testIndex: test,
+      genericTrainIndex: train,
+      genericTestIndex: test,
+      icaComponents: 4,
+      epochs: 40,
+      bootstrap: 200,
+      outDir: out,
+    });
+    for (const task of ['severity', 'progression'] as const) {
+      const methods = Object.keys(result[task]!).sort();
+      expect(methods).toEqual(['BS_Pooling', 'BS_RNN', 'BS_Volumetric', 'LE_Pooling', 'LE_RNN']);
+      for (const r of Object.values(result[task]!)) {
+        expect(r.auc).toBeGreaterThanOrEqual(0);
+        expect(r.auc).toBeLessThanOrEqual(1);
+        expect(r.ci95!.auc[0]).toBeLessThanOrEqual(r.ci95!.auc[1]);
+      }
+      expect(result[task]!.LE_RNN!.pValueVsLeRnn).toBeNull();
+      expect(result[task]!.LE_Pooling!.pValueVsLeRnn).toBeGreaterThan(0);
+      for (const file of [`${task}.json`, `${task}.md`, `${task}.html`, `${task}-roc.svg`]) {
+        expect(readFileSync(join(out, file), 'utf8').length).toBeGreaterThan(100);
+      }
+      expect(
+        readFileSync(join(out, `${task}-roc.svg`), 'utf8').match(/<path/g)!.length,
+      ).toBeGreaterThanOrEqual(5);
+    }
+    // Per patient: 40 test patients for severity; the 28 not severe for progression.
+    expect(result.severity!.LE_RNN!.patients).toBe(40);
+    expect(result.severity!.LE_RNN!.positives).toBe(12);
+    expect(result.progression!.LE_RNN!.patients).toBe(28);
+    expect(result.progression!.LE_RNN!.positives).toBe(12);
+    // Severity shows in the volumetrics; conversion does not.
+    expect(result.severity!.BS_Volumetric!.auc).toBeGreaterThan(0.9);
+    expect(result.severity!.LE_Pooling!.auc).toBeGreaterThan(0.8);
+    expect(result.progression!.LE_Pooling!.auc).toBeGreaterThan(0.9);
+    expect(result.progression!.BS_Volumetric!.auc).toBeLessThan(0.8);
+    expect(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'))).toEqual(
+      JSON.parse(JSON.stringify(result)),
+    );
+  });
+
+  it('leaves out the generic methods without generic features, and rejects a bad index', async () => {
+    const result = await runExperiment({
+      trainIndex: train,
+      testIndex: test,
+      tasks: ['severity'],
+      icaComponents: 4,
+      epochs: 2,
+      bootstrap: 50,
+      outDir: join(directory, 'le-only'),
+    });
+    expect(Object.keys(result.severity!).sort()).toEqual(['BS_Volumetric', 'LE_Pooling', 'LE_RNN']);
+    expect(result.progression).toBeUndefined();
+    try {
+      await runExperiment({
+        trainIndex: join(directory, 'none.json'),
+        testIndex: test,
+        outDir: directory,
+      });
+      expect.unreachable('should have thrown');
+    } catch (error) {
+      expect(isLesionEncError(error) && error.code).toBe('FILE_NOT_FOUND');
+    }
+  });
+});

@@ -1,0 +1,347 @@
+// The experiments of the paper (sections 3.4, 4.2, 4.3): two tasks, five methods, trained on one
+// hospital's encoded cohort and evaluated per patient on the other's.
+import { LesionEncError, type LongTaskOptions, createLogger, subProgress } from '@lesionenc/base';
+import { type FastIcaModel, fitFastIca, transformIca } from '@lesionenc/ica';
+import { readNpy } from '@lesionenc/io';
+import {
+  type MetricsReport,
+  aggregateByPatient,
+  createMetricsReport,
+  metricsReportToHtml,
+  metricsReportToJson,
+  metricsReportToMarkdown,
+  renderRocSvg,
+  rocAuc,
+  rocCurve,
+} from '@lesionenc/metrics';
+import {
+  type SequenceModelKind,
+  DEFAULT_TRAINING,
+  createSequenceClassifier,
+  fitLogisticRegression,
+  predictLogisticRegression,
+  trainSequenceClassifier,
+} from '@lesionenc/sequence-classifier';
+
+import type { EncodedScanRecord } from './cohort';
+
+const log = createLogger('lesionenc.core.experiment');
+
+/** The paper's two tasks. */
+export type ExperimentTask = 'severity' | 'progression';
+
+/** The paper's five methods (Table 3). */
+export type ExperimentMethod = 'BS_Volumetric' | 'BS_Pooling' | 'BS_RNN' | 'LE_Pooling' | 'LE_RNN';
+
+/** Configuration of {@link runExperiment}. */
+export interface ExperimentConfig {
+  /** `index.json` of the training hospital's cohort encoded with the lesion encoder. */
+  trainIndex: string;
+  /** `index.json` of the test hospital's cohort, same encoder. */
+  testIndex: string;
+  /** The same cohorts encoded with a generic encoder (BS_Pooling, BS_RNN); left out when absent. */
+  genericTrainIndex?: string;
+  genericTestIndex?: string;
+  /** @defaultValue both */
+  tasks?: readonly ExperimentTask[];
+  /** ICA components. @defaultValue 64 */
+  icaComponents?: number;
+  /** Epochs of the sequence classifiers. @defaultValue 100 */
+  epochs?: number;
+  /** Bootstrap resamples of the confidence intervals. @defaultValue 1000 */
+  bootstrap?: number;
+  /** Seed of ICA, training and bootstrap. @defaultValue 0 */
+  seed?: number;
+  /** Manifest columns of the labels: severe (1) and converter (1, among the non-severe). */
+  severityColumn?: string;
+  progressionColumn?: string;
+  /** Report folder. */
+  outDir: string;
+}
+
+/** One method's result on one task, as the CLI prints it. */
+export interface MethodResult {
+  auc: number;
+  sensitivity: number;
+  specificity: number;
+  accuracy: number;
+  ci95: { auc: [number, number] } | null;
+  /** DeLong's two-sided p-value against LE_RNN (null for LE_RNN itself or without it). */
+  pValueVsLeRnn: number | null;
+  patients: number;
+  positives: number;
+}
+
+/** What {@link runExperiment} returns: per task, per method. */
+export type ExperimentResult = Partial<
+  Record<ExperimentTask, Partial<Record<ExperimentMethod, MethodResult>>>
+>;
+
+interface Scan {
+  patient: string;
+  scan: string;
+  label: number;
+  features: Float32Array;
+  steps: number;
+  featureSize: number;
+  volumetric: readonly number[];
+}
+
+async function readIndex(path: string): Promise<{ records: EncodedScanRecord[]; root: string }> {
+  const { readFile } = await import('node:fs/promises');
+  const { dirname } = await import('node:path');
+  let parsed: { scans?: EncodedScanRecord[] };
+  try {
+    parsed = JSON.parse(await readFile(path, 'utf8')) as { scans?: EncodedScanRecord[] };
+  } catch (cause) {
+    throw new LesionEncError(
+      'FILE_NOT_FOUND',
+      'encoded cohort index: expected a readable JSON file',
+      {
+        file: path,
+        cause,
+      },
+    );
+  }
+  if (!Array.isArray(parsed.scans)) {
+    throw new LesionEncError('CORRUPT_FILE', 'encoded cohort index: expected a scans array', {
+      file: path,
+    });
+  }
+  return { records: parsed.scans, root: dirname(path) };
+}
+
+// The scans of a task with their labels: every scan for severity; for progression the scans of
+// patients who are not severe, labelled by conversion.
+async function loadTask(
+  path: string,
+  task: ExperimentTask,
+  severityColumn: string,
+  progressionColumn: string,
+): Promise<Scan[]> {
+  const { join } = await import('node:path');
+  const { records, root } = await readIndex(path);
+  const scans: Scan[] = [];
+  for (const r of records) {
+    const severe = Number(r.columns[severityColumn]);
+    const converter = Number(r.columns[progressionColumn]);
+    if (task === 'progression' && severe === 1) continue;
+    const label = task === 'severity' ? severe : converter;
+    if (label !== 0 && label !== 1) {
+      throw new LesionEncError(
+        'CORRUPT_FILE',
+        `encoded cohort scan ${r.patient}/${r.scan}: expected ${task === 'severity' ? severityColumn : progressionColumn} 0 or 1, got ${String(label)}`,
+        { file: path },
+      );
+    }
+    const array = await readNpy(join(root, r.features));
+    scans.push({
+      patient: r.patient,
+      scan: r.scan,
+      label,
+      features: Float32Array.from(array.data as ArrayLike<number>),
+      steps: r.keptSlices.length,
+      featureSize: r.featureSize,
+      volumetric: r.volumetricFeatures,
+    });
+  }
+  return scans;
+}
+
+function fitIca(scans: readonly Scan[], components: number, seed: number): FastIcaModel {
+  const rows = scans.reduce((n, s) => n + s.steps, 0);
+  const cols = scans[0]!.featureSize;
+  const data = new Float64Array(rows * cols);
+  let at = 0;
+  for (const s of scans) {
+    data.set(s.features, at);
+    at += s.features.length;
+  }
+  return fitFastIca({ rows, cols, data }, { components: Math.min(components, rows, cols), seed });
+}
+
+// Sequences reduced by ICA and zero-padded to one length, with their true lengths.
+function sequences(scans: readonly Scan[], ica: FastIcaModel) {
+  const steps = Math.max(1, ...scans.map((s) => s.steps));
+  const size = ica.nComponents;
+  const features = new Float32Array(scans.length * steps * size);
+  scans.forEach((s, i) => {
+    if (s.steps === 0) return;
+    const reduced = transformIca(ica, { rows: s.steps, cols: s.featureSize, data: s.features });
+    features.set(reduced.data, i * steps * size);
+  });
+  return {
+    features,
+    shape: [scans.length, steps, size] as [number, number, number],
+    lengths: scans.map((s) => s.steps),
+  };
+}
+
+async function sequenceScores(
+  kind: SequenceModelKind,
+  train: readonly Scan[],
+  test: readonly Scan[],
+  config: Required<Pick<ExperimentConfig, 'icaComponents' | 'epochs' | 'seed'>>,
+  options: LongTaskOptions,
+): Promise<Float32Array> {
+  const ica = fitIca(train, config.icaComponents, config.seed);
+  const trainBatch = sequences(train, ica);
+  const classifier = createSequenceClassifier({
+    kind,
+    featureSize: ica.nComponents,
+    seed: config.seed,
+  });
+  try {
+    await trainSequenceClassifier(
+      classifier,
+      { ...trainBatch, labels: train.map((s) => s.label) },
+      { epochs: config.epochs, seed: config.seed },
+      options,
+    );
+    return await classifier.predict(sequences(test, ica));
+  } finally {
+    classifier.dispose();
+  }
+}
+
+function volumetricScores(train: readonly Scan[], test: readonly Scan[]): Float64Array {
+  const rows = (scans: readonly Scan[]) => ({
+    rows: scans.length,
+    cols: 4,
+    data: scans.flatMap((s) => [...s.volumetric]),
+  });
+  const model = fitLogisticRegression(
+    rows(train),
+    train.map((s) => s.label),
+    { classWeights: DEFAULT_TRAINING.classWeights },
+  );
+  return predictLogisticRegression(model, rows(test));
+}
+
+/**
+ * Runs the paper's experiment: for each task, the five methods are trained on the training
+ * hospital (ICA fitted on its slices only) and scored on the test hospital; the highest scan
+ * probability of each patient is the patient's score. Writes, per task, the metrics report
+ * (`<task>.json`, `.md`, `.html`, with bootstrap intervals and DeLong's tests) and the ROC figure
+ * (`<task>-roc.svg`), and `results.json` / `results.md` over both tasks (Tables 4 and 5).
+ *
+ * @param config - Encoded cohorts, tasks, ICA size, epochs, bootstrap, seed, report folder.
+ * @param options - Progress (one stage per task and method) and cancellation.
+ * @returns Per task and method: AUC, sensitivity, specificity, accuracy, CI, p-value.
+ * @throws {@link LesionEncError} `FILE_NOT_FOUND` or `CORRUPT_FILE` for unreadable inputs,
+ * `DEGENERATE_INPUT` when a task's test patients hold one class only.
+ */
+export async function runExperiment(
+  config: ExperimentConfig,
+  options: LongTaskOptions = {},
+): Promise<ExperimentResult> {
+  const { mkdir, writeFile, rename } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const tasks = config.tasks ?? (['severity', 'progression'] as const);
+  const settings = {
+    icaComponents: config.icaComponents ?? 64,
+    epochs: config.epochs ?? DEFAULT_TRAINING.epochs,
+    seed: config.seed ?? 0,
+  };
+  const severityColumn = config.severityColumn ?? 'severe';
+  const progressionColumn = config.progressionColumn ?? 'converter';
+  const write = async (name: string, text: string) => {
+    const path = join(config.outDir, name);
+    await writeFile(`${path}.tmp-${process.pid}`, text);
+    await rename(`${path}.tmp-${process.pid}`, path);
+  };
+  await mkdir(config.outDir, { recursive: true });
+
+  const result: ExperimentResult = {};
+  const sections: string[] = [];
+  const generic = config.genericTrainIndex !== undefined && config.genericTestIndex !== undefined;
+  const methods: ExperimentMethod[] = [
+    'BS_Volumetric',
+    ...(generic ? (['BS_Pooling', 'BS_RNN'] as const) : []),
+    'LE_Pooling',
+    'LE_RNN',
+  ];
+  let step = 0;
+  const totalSteps = tasks.length * methods.length;
+
+  for (const task of tasks) {
+    const train = await loadTask(config.trainIndex, task, severityColumn, progressionColumn);
+    const test = await loadTask(config.testIndex, task, severityColumn, progressionColumn);
+    const genericTrain = generic
+      ? await loadTask(config.genericTrainIndex!, task, severityColumn, progressionColumn)
+      : [];
+    const genericTest = generic
+      ? await loadTask(config.genericTestIndex!, task, severityColumn, progressionColumn)
+      : [];
+    const predictions: { name: ExperimentMethod; labels: number[]; scores: number[] }[] = [];
+    for (const method of methods) {
+      const progress = subProgress(options.onProgress, step / totalSteps, (step + 1) / totalSteps);
+      const sub = { signal: options.signal, onProgress: progress };
+      const [trainSet, testSet] =
+        method.startsWith('BS_') && method !== 'BS_Volumetric'
+          ? [genericTrain, genericTest]
+          : [train, test];
+      log.info(
+        `${task}: ${method} on ${trainSet.length} training and ${testSet.length} test scans`,
+      );
+      const scores =
+        method === 'BS_Volumetric'
+          ? volumetricScores(trainSet, testSet)
+          : await sequenceScores(
+              method.endsWith('RNN') ? 'rnn' : 'pooling',
+              trainSet,
+              testSet,
+              settings,
+              sub,
+            );
+      const patients = aggregateByPatient(
+        testSet.map((s) => s.label),
+        Array.from(scores),
+        testSet.map((s) => s.patient),
+      );
+      predictions.push({ name: method, labels: patients.labels, scores: patients.scores });
+      step++;
+    }
+
+    const report: MetricsReport = createMetricsReport(predictions, {
+      title: `${task === 'severity' ? 'Severity (mild vs severe)' : 'Progression (mild patients who turn severe)'}: trained on ${config.trainIndex}, tested on ${config.testIndex}, per patient`,
+      evaluation: { bootstrap: { iterations: config.bootstrap ?? 1000, seed: settings.seed } },
+    });
+    await write(`${task}.json`, metricsReportToJson(report));
+    await write(`${task}.md`, metricsReportToMarkdown(report));
+    await write(`${task}.html`, metricsReportToHtml(report));
+    await write(
+      `${task}-roc.svg`,
+      renderRocSvg(
+        predictions.map((p) => {
+          const roc = rocCurve(p.labels, p.scores);
+          return { name: p.name, fpr: roc.fpr, tpr: roc.tpr, auc: rocAuc(p.labels, p.scores) };
+        }),
+      ),
+    );
+    const taskResult: Partial<Record<ExperimentMethod, MethodResult>> = {};
+    for (const model of report.models) {
+      const e = model.evaluation;
+      const versus = report.comparisons.find(
+        (c) =>
+          (c.modelA === 'LE_RNN' && c.modelB === model.name) ||
+          (c.modelB === 'LE_RNN' && c.modelA === model.name),
+      );
+      taskResult[model.name as ExperimentMethod] = {
+        auc: e.auc,
+        sensitivity: e.sensitivity,
+        specificity: e.specificity,
+        accuracy: e.accuracy,
+        ci95: e.ci95 === null ? null : { auc: [e.ci95.auc[0], e.ci95.auc[1]] },
+        pValueVsLeRnn: versus?.delong.pValue ?? null,
+        patients: e.samples,
+        positives: e.positives,
+      };
+    }
+    result[task] = taskResult;
+    sections.push(`## ${task}\n\n${metricsReportToMarkdown(report)}\n\n![ROC](${task}-roc.svg)\n`);
+  }
+  await write('results.json', `${JSON.stringify(result, null, 2)}\n`);
+  await write('results.md', `# LesionEncoder experiment\n\n${sections.join('\n')}`);
+  return result;
+}

@@ -8,6 +8,7 @@ import { runAssess } from './commands/assess';
 import { runClassifier } from './commands/classifier';
 import { runDemo } from './commands/demo';
 import { runEncodeCohort } from './commands/encode-cohort';
+import { runExperimentCommand } from './commands/experiment';
 import { runIca } from './commands/ica';
 import { runInfo } from './commands/info';
 import { runMetrics } from './commands/metrics';
@@ -48,6 +49,10 @@ const COMMANDS: Readonly<Record<string, { run: Command; summary: string }>> = Ob
   'encode-cohort': {
     run: (args, io) => runEncodeCohort(args, io),
     summary: 'lesion-encoder features and volumetrics of every scan in a cohort manifest',
+  },
+  experiment: {
+    run: (args, io) => runExperimentCommand(args, io),
+    summary: "the paper's experiment: two cohorts, five methods, reports per task",
   },
   metrics: {
     run: runMetrics,

@@ -1,56 +1,21 @@
 // The experiment runner on small encoded cohorts made in code, where severity shows in both the
 // slice features and the volumetrics, and conversion in the slice features only.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { createRandom, isLesionEncError } from '@lesionenc/base';
-import { writeNpy } from '@lesionenc/io';
+import { isLesionEncError } from '@lesionenc/base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { initBackend } from './backend';
 import { runExperiment } from './experiment';
+import { writeEncodedCohort } from './testing/encoded-cohort';
 
-const FEATURES = 12;
 const directory = mkdtempSync(join(tmpdir(), 'lesionenc-experiment-'));
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
 
-// A cohort of `patients`, 1-2 scans each; 30 % severe, 30 % of the others converters.
 async function encodedCohort(name: string, patients: number, seed: number): Promise<string> {
-  const random = createRandom(seed);
-  const root = join(directory, name);
-  mkdirSync(join(root, 'features'), { recursive: true });
-  const scans = [];
-  for (let p = 0; p < patients; p++) {
-    const severe = p % 10 < 3 ? 1 : 0;
-    const converter = severe === 0 && p % 10 >= 7 ? 1 : 0;
-    for (let s = 0; s < 1 + (p % 2); s++) {
-      const steps = 6 + Math.floor(random.uniform(0, 5));
-      const data = new Float32Array(steps * FEATURES);
-      for (let t = 0; t < steps; t++) {
-        for (let f = 0; f < FEATURES; f++) {
-          const signal = (f === 0 ? 3 * severe : 0) + (f === 1 ? 3 * converter : 0);
-          data[t * FEATURES + f] = signal + random.normal();
-        }
-      }
-      const file = `features/p${p}_s${s}.npy`;
-      await writeNpy(join(root, file), { data, shape: [steps, FEATURES] });
-      const burden = 2 + 10 * severe + random.uniform(0, 4);
-      scans.push({
-        patient: `p${p}`,
-        scan: `s${s}`,
-        features: file,
-        keptSlices: Array.from({ length: steps }, (_, k) => k),
-        featureSize: FEATURES,
-        volumetrics: {},
-        volumetricFeatures: [burden, burden * 0.8, burden * 0.3, burden * 0.2],
-        columns: { severe, converter, hospital: name },
-      });
-    }
-  }
-  const index = join(root, 'index.json');
-  writeFileSync(index, JSON.stringify({ scans }));
-  return index;
+  return writeEncodedCohort(join(directory, name), patients, seed);
 }
 
 describe('runExperiment', () => {

@@ -1,12 +1,19 @@
 // The experiments of the paper (sections 3.4, 4.2, 4.3): two tasks, five methods, trained on one
 // hospital's encoded cohort and evaluated per patient on the other's.
-import { LesionEncError, type LongTaskOptions, createLogger, subProgress } from '@lesionenc/base';
+import {
+  LesionEncError,
+  type LongTaskOptions,
+  createLogger,
+  isLesionEncError,
+  subProgress,
+} from '@lesionenc/base';
 import { type FastIcaModel, fitFastIca, transformIca } from '@lesionenc/ica';
 import { readNpy } from '@lesionenc/io';
 import {
   type MetricsReport,
   aggregateByPatient,
   createMetricsReport,
+  delongTest,
   metricsReportToHtml,
   metricsReportToJson,
   metricsReportToMarkdown,
@@ -306,7 +313,25 @@ export async function runExperiment(
     const report: MetricsReport = createMetricsReport(predictions, {
       title: `${task === 'severity' ? 'Severity (mild vs severe)' : 'Progression (mild patients who turn severe)'}: trained on ${config.trainIndex}, tested on ${config.testIndex}, per patient`,
       evaluation: { bootstrap: { iterations: config.bootstrap ?? 1000, seed: settings.seed } },
+      compare: false,
     });
+    // DeLong's test of each method against LE_RNN; a pair whose AUC difference has no variance
+    // (identical or perfectly separating scores) has no p-value.
+    const reference = predictions.find((p) => p.name === 'LE_RNN');
+    for (const p of predictions) {
+      if (reference === undefined || p === reference) continue;
+      try {
+        report.comparisons.push({
+          cohort: 'test',
+          modelA: 'LE_RNN',
+          modelB: p.name,
+          delong: delongTest(reference.labels, reference.scores, p.scores),
+        });
+      } catch (error) {
+        if (!isLesionEncError(error) || error.code !== 'DEGENERATE_INPUT') throw error;
+        log.info(`${task}: no DeLong test of LE_RNN against ${p.name}: ${error.message}`);
+      }
+    }
     await write(`${task}.json`, metricsReportToJson(report));
     await write(`${task}.md`, metricsReportToMarkdown(report));
     await write(`${task}.html`, metricsReportToHtml(report));

@@ -1,0 +1,118 @@
+// `lesionenc experiment` on encoded cohorts made in code (the encoding path is the one of
+// encode-cohort, tested there).
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { writeEncodedCohort } from '../../../core/src/testing/encoded-cohort';
+import { runExperimentCommand } from './experiment';
+
+const directory = mkdtempSync(join(tmpdir(), 'lesionenc-cli-experiment-'));
+afterAll(() => rmSync(directory, { recursive: true, force: true }));
+
+function capture() {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { io: { out: (t: string) => out.push(t), err: (t: string) => err.push(t) }, out, err };
+}
+
+describe('lesionenc experiment', () => {
+  let train: string;
+  let test: string;
+  beforeAll(async () => {
+    train = await writeEncodedCohort(join(directory, 'A'), 30, 1);
+    test = await writeEncodedCohort(join(directory, 'B'), 20, 2);
+  });
+
+  it('trains and reports every method on encoded cohorts, the JSON the issue asks for', async () => {
+    const out = join(directory, 'report');
+    const { io, out: text } = capture();
+    const args = [
+      '--train',
+      train,
+      '--test',
+      test,
+      '--generic-train',
+      train,
+      '--generic-test',
+      test,
+      '--out',
+      out,
+      '--epochs',
+      '3',
+      '--components',
+      '4',
+      '--bootstrap',
+      '50',
+      '--backend',
+      'wasm',
+      '--json',
+    ];
+    expect(await runExperimentCommand(args, io, false)).toBe(0);
+    const result = JSON.parse(text.join('')) as Record<
+      string,
+      Record<
+        string,
+        { auc: number; sensitivity: number; specificity: number; accuracy: number; ci95: unknown }
+      >
+    >;
+    expect(Object.keys(result).sort()).toEqual(['progression', 'severity']);
+    expect(Object.keys(result.severity!).sort()).toEqual([
+      'BS_Pooling',
+      'BS_RNN',
+      'BS_Volumetric',
+      'LE_Pooling',
+      'LE_RNN',
+    ]);
+    for (const r of Object.values(result.severity!)) {
+      expect(Object.keys(r)).toEqual(
+        expect.arrayContaining(['auc', 'sensitivity', 'specificity', 'accuracy', 'ci95']),
+      );
+    }
+    for (const file of ['severity.json', 'progression.md', 'severity-roc.svg', 'results.json']) {
+      expect(existsSync(join(out, file))).toBe(true);
+    }
+  });
+
+  it('leaves out the generic baselines without generic features, and says so', async () => {
+    const { io, out: text, err } = capture();
+    const args = [
+      '--train',
+      train,
+      '--test',
+      test,
+      '--out',
+      join(directory, 'le'),
+      '--task',
+      'severity',
+      '--epochs',
+      '1',
+      '--components',
+      '4',
+      '--bootstrap',
+      '20',
+      '--backend',
+      'wasm',
+      '--json',
+    ];
+    expect(await runExperimentCommand(args, io, false)).toBe(0);
+    expect(Object.keys((JSON.parse(text.join('')) as { severity: object }).severity)).toHaveLength(
+      3,
+    );
+    expect(err.join('')).toMatch(/BS_Pooling and BS_RNN are left out/);
+  });
+
+  it('exits 2 without the cohorts or with a bad task', async () => {
+    const { io } = capture();
+    expect(await runExperimentCommand(['--out', directory], io, false)).toBe(2);
+    expect(
+      await runExperimentCommand(
+        ['--train', 'a', '--test', 'b', '--out', 'c', '--task', 'x'],
+        io,
+        false,
+      ),
+    ).toBe(2);
+  });
+});

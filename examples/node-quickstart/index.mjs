@@ -12,7 +12,8 @@ await initBackend(); // wasm under Node, webgl in a browser
 const path = process.argv[2];
 const volume = path
   ? (await readVolume(path)).volume
-  : createChestPhantom({ seed: 1, matrix: 128, slices: 48, disease: DISEASE_PRESETS.severe }).volume;
+  : createChestPhantom({ seed: 1, matrix: 128, slices: 48, disease: DISEASE_PRESETS.severe })
+      .volume;
 
 const encoder = await createLesionEncoder({ workers: 2 }); // the shipped lesion encoder
 const result = await encoder.assess(volume);

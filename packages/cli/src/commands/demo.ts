@@ -9,10 +9,9 @@ import {
   DISEASE_PRESETS,
   LESION_CLASSES,
   VOLUMETRIC_FEATURE_NAMES,
-  analyseScan,
   createChestPhantom,
   createLabelMap,
-  createLesionUnet,
+  createLesionEncoder,
   encodeOverlayPng,
   evaluateSegmentation,
   initBackend,
@@ -109,14 +108,15 @@ export async function runDemo(args: string[], io: CliIo): Promise<number> {
       `consolidation ${truth.consolidation.volumeMl.toFixed(1)} ml, effusion ${truth.pleuralEffusion.volumeMl.toFixed(1)} ml`,
   );
 
-  // 2-3. Lung mask, slice selection and the lesion encoder, as the pipeline runs them.
-  const unet = createLesionUnet({ inputSizePx: [matrix, matrix] });
+  // 2-3. The pipeline with its embedded defaults: the shipped lesion encoder when there is one.
+  const encoder = await createLesionEncoder({ workers: 2 });
   let scan;
   try {
-    scan = await analyseScan(phantom.volume, { unet });
+    scan = await encoder.assess(phantom.volume);
   } finally {
-    unet.dispose();
+    await encoder.dispose();
   }
+  const trained = scan.models.lesionWeights !== null;
   const lungReport = evaluateSegmentation([
     { id: 'demo', reference: phantom.lungs, prediction: scan.lungs.labels },
   ]);
@@ -128,22 +128,35 @@ export async function runDemo(args: string[], io: CliIo): Promise<number> {
       `   ${scan.keptSlices.length} of ${slices} slices hold at least 3 mm2 of lung and are kept`,
   );
   const perSliceMs = scan.timingsMs.encoder / Math.max(1, scan.keptSlices.length);
+  const lesionReport = evaluateSegmentation([
+    { id: 'demo', reference: phantom.lesions, prediction: scan.lesions },
+  ]);
+  const lesionDice = lesionReport.aggregate.map((c) => ({ name: c.name, dice: c.meanDice }));
   say(
-    `\n3. lesion encoder (EfficientNet-B0 U-Net, ${matrix} x ${matrix}), ${ms(perSliceMs)} ms per slice\n` +
-      `   feature sequence [${scan.keptSlices.length}, ${scan.featureSize}], batches of ${scan.batchSize}\n` +
-      '   No trained lesion weights ship yet: this network has its seeded initialisation, so its\n' +
-      '   features are generic and its lesion labels mean nothing. The volumetrics below therefore\n' +
-      "   use the phantom's true lesions inside the lungs found in step 2.",
+    `\n3. lesion encoder (EfficientNet-B0 U-Net, two worker threads), ${ms(perSliceMs)} ms per slice\n` +
+      `   feature sequence [${scan.keptSlices.length}, ${scan.featureSize}]\n` +
+      (trained
+        ? `   weights: ${scan.models.lesionWeights}\n` +
+          `   lesion Dice against the truth: ${lesionDice.map((d) => `${d.name} ${d.dice?.toFixed(3) ?? '-'}`).join(', ')}`
+        : '   No trained lesion weights are installed: this network has its seeded initialisation, so\n' +
+          "   its lesion labels mean nothing; the volumetrics below use the phantom's true lesions."),
   );
 
-  // 4. Volumetrics of the true lesions within the predicted lungs (the BS_Volumetric features).
-  const measured = measureLesions(phantom.lesions.data, scan.lungs.labels);
+  // 4. Volumetrics: of the encoder's lesions, or of the true ones without trained weights.
+  const measured = trained
+    ? {
+        labels: scan.lesions.data,
+        volumetrics: scan.volumetrics,
+        volumetricFeatures: scan.volumetricFeatures,
+      }
+    : measureLesions(phantom.lesions.data, scan.lungs.labels);
   const v = measured.volumetrics;
   say(
-    `\n4. volumetrics (% of lung, right / left)\n` +
+    `\n4. volumetrics (% of lung, right / left)${trained ? '' : ' of the true lesions'}\n` +
       `   ground-glass ${v.groundGlass.rightPercentOfLung.toFixed(1)} / ${v.groundGlass.leftPercentOfLung.toFixed(1)}, ` +
       `consolidation ${v.consolidation.rightPercentOfLung.toFixed(1)} / ${v.consolidation.leftPercentOfLung.toFixed(1)}, ` +
-      `effusion ${v.pleuralEffusion.volumeMl.toFixed(1)} ml, total lesion ${v.lesion.percentOfLung.toFixed(1)} %`,
+      `effusion ${v.pleuralEffusion.volumeMl.toFixed(1)} ml, total lesion ${v.lesion.percentOfLung.toFixed(1)} %` +
+      `\n   severity and progression: ${scan.notes.filter((n) => n.startsWith('no ')).join('; ') || 'see report.json'}`,
   );
 
   // Files: masks on the scan's geometry, an overlay through the most diseased kept slice.
@@ -191,10 +204,14 @@ export async function runDemo(args: string[], io: CliIo): Promise<number> {
       keptSlices: scan.keptSlices,
     },
     encoder: {
-      weights: 'seeded initialisation (no trained weights shipped yet)',
+      weights: scan.models.lesionWeights ?? 'seeded initialisation (no trained weights installed)',
       featureShape: [scan.keptSlices.length, scan.featureSize],
       msPerSlice: perSliceMs,
+      lesionDice: trained ? lesionDice : null,
     },
+    severityProbability: scan.severityProbability,
+    progressionProbability: scan.progressionProbability,
+    notes: scan.notes,
     volumetrics: v,
     volumetricFeatures: Object.fromEntries(
       VOLUMETRIC_FEATURE_NAMES.map((name, i) => [name, measured.volumetricFeatures[i]]),
@@ -210,9 +227,9 @@ export async function runDemo(args: string[], io: CliIo): Promise<number> {
   }
   say(`\nWrote ${Object.values(files).join('\n      ')}`);
   say(
-    '\nNot in this demo yet: a trained lesion encoder, the ICA model (fitted on training scans),\n' +
-      'and the severity and progression classifiers. When they ship, this demo assesses the scan\n' +
-      'end to end and prints the severity and progression probabilities.',
+    '\nNot shipped yet: the ICA model (fitted on training scans) and the severity and progression\n' +
+      'classifiers. With them (lesionenc assess --ica --severity --progression) the same pipeline\n' +
+      'gives the severity and progression probabilities.',
   );
   return 0;
 }

@@ -119,6 +119,17 @@ describe('createChestPhantom', () => {
     },
   );
 
+  it('draws every documented tissue class in at least one of the cases above', () => {
+    const drawn = new Set<number>();
+    for (const phantom of Object.values(phantoms)) {
+      phantom.tissues.data.forEach((t) => drawn.add(t));
+    }
+    const missing = (Object.keys(TISSUE) as TissueName[]).filter((n) => !drawn.has(TISSUE[n]));
+    expect(missing).toEqual([]);
+    const documented = new Set<number>(Object.values(TISSUE));
+    expect([...drawn].filter((t) => !documented.has(t))).toEqual([]);
+  });
+
   it('reconstructs the interior of every tissue at its documented HU (mediastinal kernel)', () => {
     let checked = 0;
     for (const name of Object.keys(TISSUE) as TissueName[]) {
@@ -159,6 +170,11 @@ describe('createChestPhantom', () => {
       TISSUE.groundGlass,
       TISSUE.consolidation,
     ]);
+    const throughLesion = new Set<number>([
+      TISSUE.pulmonaryVessel,
+      TISSUE.airway,
+      TISSUE.airwayWall,
+    ]);
     const hu: number[][] = [[], [], [], []];
     const violations = new Map<string, number>();
     const fail = (what: string) => violations.set(what, (violations.get(what) ?? 0) + 1);
@@ -170,10 +186,22 @@ describe('createChestPhantom', () => {
       if (lung !== 0) {
         if (!lungTissues.has(tissue)) fail('lung label on a non-lung tissue');
         if ((lung === 1) !== v % columns < columns / 2) fail('lung side');
-      } else if (tissue === TISSUE.lung || tissue === TISSUE.groundGlass) {
+      } else if (
+        tissue === TISSUE.lung ||
+        tissue === TISSUE.groundGlass ||
+        tissue === TISSUE.consolidation
+      ) {
         fail('lung tissue outside the lung label');
       }
       if ((lesion === 1 || lesion === 2) && lung === 0) fail('lesion outside the lungs');
+      // Ground-glass and consolidation labels cover their own tissue and what runs through a
+      // lesion (vessels, airways), never plain lung, the other lesion class or extrapulmonary tissue.
+      if (lesion === 1 || lesion === 2) {
+        const own = lesion === 1 ? TISSUE.groundGlass : TISSUE.consolidation;
+        if (tissue !== own && !throughLesion.has(tissue)) {
+          fail(`lesion ${lesion} on tissue ${tissue}`);
+        }
+      }
       // Effusion lies outside the lungs, and only there is tissue effusion.
       if ((lesion === 3) !== (tissue === TISSUE.effusion)) fail('effusion label vs tissue');
       if (lesion === 3 && lung !== 0) fail('effusion inside the lung label');

@@ -32,6 +32,31 @@ function classTable(names: readonly string[]): readonly LabelClass[] {
   return names.map((name, value) => ({ value, name }));
 }
 
+// Exactly one of a network and a pool, with a fixed input size.
+function chooseEncoder(
+  what: string,
+  options: { unet?: LesionUnet; pool?: LesionEncoderPool },
+): {
+  encoder: { unet: LesionUnet } | { pool: LesionEncoderPool };
+  inputSizePx: readonly [number, number];
+} {
+  const { unet, pool } = options;
+  if ((unet === undefined) === (pool === undefined)) {
+    throw new LesionEncError(
+      'INVALID_ARGUMENT',
+      `${what}: expected exactly one of unet and pool, got ${unet === undefined ? 'neither' : 'both'}`,
+    );
+  }
+  const inputSizePx = (unet?.config ?? pool!.config).inputSizePx;
+  if (inputSizePx === null) {
+    throw new LesionEncError(
+      'INVALID_ARGUMENT',
+      `${what} unet.config.inputSizePx: expected a fixed [rows, columns], got null`,
+    );
+  }
+  return { encoder: unet !== undefined ? { unet } : { pool: pool! }, inputSizePx };
+}
+
 /** Defaults of {@link AnalyseScanOptions}. */
 export const DEFAULT_ANALYSE_SCAN: Readonly<{
   memoryBudgetBytes: number;
@@ -114,21 +139,7 @@ export async function analyseScan(
       `analyseScan: expected memoryBudgetBytes > 0 and pleuralMarginMm >= 0, got ${memoryBudgetBytes} and ${pleuralMarginMm}`,
     );
   }
-  const { unet, pool } = options;
-  if ((unet === undefined) === (pool === undefined)) {
-    throw new LesionEncError(
-      'INVALID_ARGUMENT',
-      'analyseScan: expected exactly one of unet and pool, got ' +
-        (unet === undefined ? 'neither' : 'both'),
-    );
-  }
-  const inputSizePx = (unet?.config ?? pool!.config).inputSizePx;
-  if (inputSizePx === null) {
-    throw new LesionEncError(
-      'INVALID_ARGUMENT',
-      'analyseScan unet.config.inputSizePx: expected a fixed [rows, columns], got null',
-    );
-  }
+  const { encoder, inputSizePx } = chooseEncoder('analyseScan', options);
   const { signal, onProgress } = options;
   throwIfAborted(signal, 'analyseScan');
 
@@ -145,7 +156,6 @@ export async function analyseScan(
   const kept = lungs.keptSlices;
   const inputs = prepareSlices(volume, kept, inputSizePx, signal);
   const encodeProgress = subProgress(onProgress, 0.2, 0.95);
-  const encoder = unet !== undefined ? { unet } : { pool: pool! };
   const encoded = await encodeSlices(encoder, volume.geometry, kept, inputs, {
     memoryBudgetBytes,
     signal,
@@ -266,47 +276,27 @@ export async function analyseSliceImages(
       `analyseSliceImages: expected already-windowed slices (unit windowed), got ${volume.unit}; use analyseScan for HU volumes`,
     );
   }
-  const { unet, pool } = options;
-  if ((unet === undefined) === (pool === undefined)) {
-    throw new LesionEncError(
-      'INVALID_ARGUMENT',
-      'analyseSliceImages: expected exactly one of unet and pool, got ' +
-        (unet === undefined ? 'neither' : 'both'),
-    );
-  }
-  const inputSizePx = (unet?.config ?? pool!.config).inputSizePx;
-  if (inputSizePx === null) {
-    throw new LesionEncError(
-      'INVALID_ARGUMENT',
-      'analyseSliceImages unet.config.inputSizePx: expected a fixed [rows, columns], got null',
-    );
-  }
+  const { encoder, inputSizePx } = chooseEncoder('analyseSliceImages', options);
   const started = performance.now();
   const all = Array.from({ length: volume.geometry.shape[0] }, (_, k) => k);
   const inputs = prepareSlices(volume, all, inputSizePx, options.signal);
-  const encoded = await encodeSlices(
-    unet !== undefined ? { unet } : { pool: pool! },
-    volume.geometry,
-    all,
-    inputs,
-    {
-      memoryBudgetBytes: options.memoryBudgetBytes ?? DEFAULT_ANALYSE_SCAN.memoryBudgetBytes,
-      signal: options.signal,
-      onSlices: (done) =>
-        options.onProgress?.({
-          stage: 'encode',
-          status: 'progress',
-          fraction: done / all.length,
-          completed: done,
-          total: all.length,
-        }),
-    },
-  );
+  const encoded = await encodeSlices(encoder, volume.geometry, all, inputs, {
+    memoryBudgetBytes: options.memoryBudgetBytes ?? DEFAULT_ANALYSE_SCAN.memoryBudgetBytes,
+    signal: options.signal,
+    onSlices: (done) =>
+      options.onProgress?.({
+        stage: 'encode',
+        status: 'progress',
+        fraction: done / all.length,
+        completed: done,
+        total: all.length,
+      }),
+  });
   return {
     lesions: createLabelMap(
       encoded.labels,
       volume.geometry,
-      classTable((unet?.config ?? pool!.config).classes),
+      classTable(('unet' in encoder ? encoder.unet : encoder.pool).config.classes),
     ),
     features: encoded.features,
     featureSize: encoded.featureSize,

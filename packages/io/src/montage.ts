@@ -1,7 +1,7 @@
 // Several overlay slices side by side in one PNG, for reports: a glance at a whole scan.
 import { type CtVolume, type LabelMap, LesionEncError } from '@lesionenc/base';
 
-import { type OverlayOptions, type RgbImage, renderOverlay } from './overlay';
+import { type OverlayOptions, type RgbImage, encodeRgbPng, renderOverlay } from './overlay';
 
 /** Options of {@link renderOverlayMontage}. */
 export interface OverlayMontageOptions extends Omit<OverlayOptions, 'slice'> {
@@ -87,13 +87,5 @@ export async function encodeOverlayMontagePng(
   labels: LabelMap,
   options: OverlayMontageOptions = {},
 ): Promise<Uint8Array> {
-  const image = renderOverlayMontage(volume, labels, options);
-  const { encode } = await import('fast-png');
-  return encode({
-    width: image.width,
-    height: image.height,
-    data: image.rgb,
-    depth: 8,
-    channels: 3,
-  });
+  return encodeRgbPng(renderOverlayMontage(volume, labels, options));
 }

@@ -192,7 +192,16 @@ export async function encodeOverlayPng(
   labels: LabelMap,
   options: OverlayOptions = {},
 ): Promise<Uint8Array> {
-  const image = renderOverlay(volume, labels, options);
+  return encodeRgbPng(renderOverlay(volume, labels, options));
+}
+
+/**
+ * Encodes an RGB image as an 8-bit PNG.
+ *
+ * @param image - Width, height and 3 bytes per pixel.
+ * @returns The PNG file's bytes.
+ */
+export async function encodeRgbPng(image: RgbImage): Promise<Uint8Array> {
   const { encode } = await import('fast-png');
   return encode({
     width: image.width,

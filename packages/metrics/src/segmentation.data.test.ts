@@ -94,7 +94,7 @@ function percentileLinear(sorted: Float64Array, q: number): number {
   );
 }
 
-describe.skipIf(dataDir === undefined)('Hausdorff distance on real lung masks', () => {
+describe.skipIf(!dataDir)('Hausdorff distance on real lung masks', () => {
   it('equals brute force over surface voxels on an anisotropic CT grid', () => {
     const nifti = readFloatNifti(
       join(dataDir as string, 'volumes/imlab/id001-128x128x64-msk.nii.gz'),

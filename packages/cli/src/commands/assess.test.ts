@@ -10,6 +10,7 @@ import { DISEASE_PRESETS, createChestPhantom } from '@lesionenc/phantom';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { writeTestSeries } from '../../../io/src/testing/dicom-writer';
+import { capture } from '../testing/capture';
 import { runAssess } from './assess';
 
 /** The weight-free lung mask on a 64-pixel phantom, against its truth. */
@@ -27,12 +28,6 @@ const phantom = createChestPhantom({
   disease: DISEASE_PRESETS.severe,
 });
 const series = join(directory, 'series');
-
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { io: { out: (t: string) => out.push(t), err: (t: string) => err.push(t) }, out, err };
-}
 
 describe('lesionenc assess', () => {
   beforeAll(async () => {

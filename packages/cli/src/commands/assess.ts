@@ -1,5 +1,5 @@
 // `lesionenc assess`: one CT scan end to end, with a readable report and its files.
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -16,6 +16,7 @@ import {
   writeNifti,
 } from '@lesionenc/core';
 
+import { writeFileAtomic } from '../files';
 import type { CliIo } from '../index';
 
 const USAGE = `Usage:
@@ -28,12 +29,6 @@ model and classifiers, gives the severity and progression probabilities. Writes 
 lesions.nii.gz, overlay.png, report.json and report.md into --out (default: assessment).`;
 
 class UsageError extends Error {}
-
-async function writeAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const temp = `${path}.tmp-${process.pid}`;
-  await writeFile(temp, data);
-  await rename(temp, path);
-}
 
 function parse(args: string[]) {
   let parsed;
@@ -201,7 +196,7 @@ export async function runAssess(args: string[], io: CliIo): Promise<number> {
     };
     await writeNifti(files.lungs, result.lungs.labels);
     await writeNifti(files.lesions, result.lesions);
-    await writeAtomic(files.overlay, await encodeOverlayMontagePng(volume, result.lesions));
+    await writeFileAtomic(files.overlay, await encodeOverlayMontagePng(volume, result.lesions));
     const timings = {
       read: readMs,
       ...result.timingsMs,
@@ -212,8 +207,8 @@ export async function runAssess(args: string[], io: CliIo): Promise<number> {
       backend: backend.name,
       files,
     };
-    await writeAtomic(files.reportJson, `${JSON.stringify(report, null, 2)}\n`);
-    await writeAtomic(files.reportMarkdown, reportMarkdown(report, result));
+    await writeFileAtomic(files.reportJson, `${JSON.stringify(report, null, 2)}\n`);
+    await writeFileAtomic(files.reportMarkdown, reportMarkdown(report, result));
 
     if (options.json) {
       io.out(JSON.stringify(report, null, 2));

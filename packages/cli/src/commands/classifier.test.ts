@@ -7,16 +7,11 @@ import { createRandom } from '@lesionenc/base';
 import { writeNpy } from '@lesionenc/io';
 import { afterAll, describe, expect, it } from 'vitest';
 
+import { capture } from '../testing/capture';
 import { runClassifier } from './classifier';
 
 const directory = mkdtempSync(join(tmpdir(), 'lesionenc-cli-classifier-'));
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
-
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { io: { out: (t: string) => out.push(t), err: (t: string) => err.push(t) }, out, err };
-}
 
 const random = createRandom(5);
 const SCANS = 24;

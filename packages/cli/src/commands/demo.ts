@@ -1,6 +1,6 @@
 // `lesionenc demo`: a synthetic chest CT through every stage that is in place, with its outputs
 // written to a folder, and a plain statement of what is not in place yet.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -20,6 +20,7 @@ import {
   writeNpy,
 } from '@lesionenc/core';
 
+import { writeFileAtomic } from '../files';
 import type { CliIo } from '../index';
 
 const USAGE = `Usage:
@@ -31,13 +32,6 @@ the feature sequence and a report into --out.`;
 
 function ms(value: number): string {
   return value >= 100 ? value.toFixed(0) : value.toFixed(1);
-}
-
-async function writeAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const { rename } = await import('node:fs/promises');
-  const temp = `${path}.tmp-${process.pid}`;
-  await writeFile(temp, data);
-  await rename(temp, path);
 }
 
 /**
@@ -180,7 +174,7 @@ export async function runDemo(args: string[], io: CliIo): Promise<number> {
   await writeNifti(files.ct, phantom.volume);
   await writeNifti(files.lungs, scan.lungs.labels);
   await writeNifti(files.lesions, lesions);
-  await writeAtomic(
+  await writeFileAtomic(
     files.overlay,
     await encodeOverlayPng(phantom.volume, lesions, { slice: bestSlice }),
   );
@@ -219,7 +213,7 @@ export async function runDemo(args: string[], io: CliIo): Promise<number> {
     timingsMs: { phantom: phantomMs, ...scan.timingsMs },
     files,
   };
-  await writeAtomic(files.report, `${JSON.stringify(report, null, 2)}\n`);
+  await writeFileAtomic(files.report, `${JSON.stringify(report, null, 2)}\n`);
 
   if (values.json) {
     io.out(JSON.stringify(report, null, 2));

@@ -7,16 +7,11 @@ import { simulateCohort, writeCohort } from '@lesionenc/phantom';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createProgressBar } from '../progress';
+import { capture } from '../testing/capture';
 import { runEncodeCohort } from './encode-cohort';
 
 const directory = mkdtempSync(join(tmpdir(), 'lesionenc-cli-cohort-'));
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
-
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { io: { out: (t: string) => out.push(t), err: (t: string) => err.push(t) }, out, err };
-}
 
 describe('lesionenc encode-cohort', () => {
   let manifest: string;

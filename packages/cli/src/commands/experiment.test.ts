@@ -7,16 +7,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { writeEncodedCohort } from '../../../core/src/testing/encoded-cohort';
+import { capture } from '../testing/capture';
 import { runExperimentCommand } from './experiment';
 
 const directory = mkdtempSync(join(tmpdir(), 'lesionenc-cli-experiment-'));
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
-
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { io: { out: (t: string) => out.push(t), err: (t: string) => err.push(t) }, out, err };
-}
 
 describe('lesionenc experiment', () => {
   let train: string;

@@ -8,16 +8,11 @@ import { icaModelFromJson } from '@lesionenc/ica';
 import { readNpy, writeNpy } from '@lesionenc/io';
 import { afterAll, describe, expect, it } from 'vitest';
 
+import { capture } from '../testing/capture';
 import { runIca } from './ica';
 
 const directory = mkdtempSync(join(tmpdir(), 'lesionenc-cli-ica-'));
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
-
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { io: { out: (t: string) => out.push(t), err: (t: string) => err.push(t) }, out, err };
-}
 
 /** 3 Laplace-like sources mixed into 10 features. */
 function mixture(rows: number, seed: number): Float64Array {

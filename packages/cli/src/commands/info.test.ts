@@ -8,13 +8,8 @@ import { createCtVolume } from '@lesionenc/base';
 import { encodeNifti } from '@lesionenc/io';
 
 import { runCli } from '../index';
+import { capture } from '../testing/capture';
 import type { ScanFacts } from './info';
-
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { io: { out: (t: string) => out.push(t), err: (t: string) => err.push(t) }, out, err };
-}
 
 let dir: string;
 beforeAll(async () => {
@@ -81,19 +76,16 @@ describe('lesionenc info <path>', () => {
 
 const dataDir = process.env.LESIONENC_DATA_DIR;
 
-describe.skipIf(dataDir === undefined)(
-  'lesionenc info on the real files (LESIONENC_DATA_DIR)',
-  () => {
-    it('describes the GE DICOM folder', async () => {
-      const { io, out } = capture();
-      expect(await runCli(['info', join(dataDir!, 'dicom', 'ge-3slice'), '--json'], io)).toBe(0);
-      const facts = JSON.parse(out.join('\n')) as ScanFacts;
-      expect(facts.shape).toEqual([3, 512, 512]);
-      expect(facts.modality).toBe('CT');
-      expect(facts.transferSyntax).toBe('1.2.840.10008.1.2');
-      expect(facts.series).toHaveLength(1);
-      expect(facts.series[0]!.imageCount).toBe(3);
-      expect(facts.spacingMm[1]).toBeCloseTo(0.810547, 6);
-    });
-  },
-);
+describe.skipIf(!dataDir)('lesionenc info on the real files (LESIONENC_DATA_DIR)', () => {
+  it('describes the GE DICOM folder', async () => {
+    const { io, out } = capture();
+    expect(await runCli(['info', join(dataDir!, 'dicom', 'ge-3slice'), '--json'], io)).toBe(0);
+    const facts = JSON.parse(out.join('\n')) as ScanFacts;
+    expect(facts.shape).toEqual([3, 512, 512]);
+    expect(facts.modality).toBe('CT');
+    expect(facts.transferSyntax).toBe('1.2.840.10008.1.2');
+    expect(facts.series).toHaveLength(1);
+    expect(facts.series[0]!.imageCount).toBe(3);
+    expect(facts.spacingMm[1]).toBeCloseTo(0.810547, 6);
+  });
+});

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { writeNpy } from '@lesionenc/io';
 import { afterAll, describe, expect, it } from 'vitest';
 
+import { capture } from '../testing/capture';
 import { runMetrics } from './metrics';
 
 /** Agreement of the printed numbers with scikit-learn (JSON keeps every digit). */
@@ -32,12 +33,6 @@ const fixture = JSON.parse(
 
 const directory = mkdtempSync(join(tmpdir(), 'lesionenc-cli-metrics-'));
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
-
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { io: { out: (t: string) => out.push(t), err: (t: string) => err.push(t) }, out, err };
-}
 
 function writeText(name: string, text: string): string {
   const path = join(directory, name);

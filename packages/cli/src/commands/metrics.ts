@@ -1,13 +1,13 @@
 // `lesionenc metrics`: AUC, ROC, threshold metrics and a bootstrap interval from labels and scores.
-import { randomBytes } from 'node:crypto';
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, extname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { basename, extname } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { LesionEncError, isLesionEncError } from '@lesionenc/base';
 import { readNpy } from '@lesionenc/io';
 import { evaluateBinaryClassifier, renderRocSvg } from '@lesionenc/metrics';
 
+import { writeFileAtomic } from '../files';
 import type { CliIo } from '../index';
 
 const USAGE = `Usage:
@@ -103,21 +103,6 @@ function numberOption(value: string | undefined, name: string, fallback: number)
   return parsed;
 }
 
-async function writeAtomic(path: string, text: string): Promise<void> {
-  const temporary = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    await writeFile(temporary, text);
-    await rename(temporary, path);
-  } catch (error) {
-    await rm(temporary, { force: true });
-    throw new LesionEncError(
-      'INVALID_ARGUMENT',
-      `output: expected a writable path, got ${(error as NodeJS.ErrnoException).code ?? 'an error'}`,
-      { file: path, cause: error },
-    );
-  }
-}
-
 const fixed = (x: number) => x.toFixed(3);
 
 /**
@@ -197,7 +182,7 @@ export async function runMetrics(args: string[], io: CliIo): Promise<number> {
         },
       ]);
       files = values.svg;
-      await writeAtomic(values.svg, svg);
+      await writeFileAtomic(values.svg, svg);
     }
 
     if (values.json) {

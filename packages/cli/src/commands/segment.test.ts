@@ -10,16 +10,11 @@ import { DISEASE_PRESETS, createChestPhantom } from '@lesionenc/phantom';
 import { encode as encodePng } from 'fast-png';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { capture } from '../testing/capture';
 import { runEncode, runSegment } from './segment';
 
 const directory = mkdtempSync(join(tmpdir(), 'lesionenc-cli-segment-'));
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
-
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return { io: { out: (t: string) => out.push(t), err: (t: string) => err.push(t) }, out, err };
-}
 
 const CONFIG = { inputSizePx: [64, 64] as [number, number], dropConnectRate: 0, seed: 3 };
 const weights = join(directory, 'weights');

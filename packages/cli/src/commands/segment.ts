@@ -1,6 +1,5 @@
 // `lesionenc segment` and `lesionenc encode`: the lesion encoder on one scan (DICOM folder, NIfTI)
 // or one 2D slice image: lesion labels to NIfTI or PNG, or the feature sequence to .npy.
-import { rename, writeFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -22,6 +21,7 @@ import {
   writeNpy,
 } from '@lesionenc/core';
 
+import { writeFileAtomic } from '../files';
 import type { CliIo } from '../index';
 
 const SEGMENT_USAGE = `Usage:
@@ -68,12 +68,6 @@ async function openEncoder(weights: string | undefined, workers: number): Promis
     weightsPath,
     dispose: async () => unet.dispose(),
   };
-}
-
-async function writeAtomic(path: string, data: Uint8Array): Promise<void> {
-  const temp = `${path}.tmp-${process.pid}`;
-  await writeFile(temp, data);
-  await rename(temp, path);
 }
 
 function parse(args: string[]) {
@@ -165,7 +159,7 @@ async function run(kind: 'segment' | 'encode', args: string[], io: CliIo): Promi
       const keptSlices =
         scan?.keptSlices ?? Array.from({ length: volume.geometry.shape[0] }, (_, k) => k);
       if (kind === 'segment') {
-        if (wantsPng) await writeAtomic(options.out, await encodeLabelPng(result.lesions));
+        if (wantsPng) await writeFileAtomic(options.out, await encodeLabelPng(result.lesions));
         else await writeNifti(options.out, result.lesions);
       } else {
         await writeNpy(options.out, {

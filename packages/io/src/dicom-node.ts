@@ -1,5 +1,5 @@
 // Node file access for DICOM: a folder (searched recursively) or one file becomes a series.
-import { open, readdir, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { LesionEncError } from '@lesionenc/base';
@@ -14,7 +14,7 @@ import {
   scanDicomSources,
 } from './dicom-series';
 import { mapConcurrent } from './internal/concurrent';
-import { readFileBytes } from './internal/node-fs';
+import { readFileBytes, readFileRange } from './internal/node-fs';
 
 // The attributes of a CT image file nearly always fit in this many bytes; larger headers are
 // read whole.
@@ -90,19 +90,14 @@ export async function dicomSourcesAt(path: string): Promise<DicomSource[]> {
     size,
     headerBytes: () => readPrefix(name, Math.min(size, HEADER_PREFIX_BYTES)),
     bytes: () => readFileBytes(name),
+    readAt: (position: number, target: Uint8Array) => readFileRange(name, position, target),
   }));
 }
 
 async function readPrefix(path: string, length: number): Promise<Uint8Array> {
   if (length === 0) return readFileBytes(path);
-  const handle = await open(path, 'r');
-  try {
-    const buffer = new Uint8Array(length);
-    const { bytesRead } = await handle.read(buffer, 0, length, 0);
-    return buffer.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
-  }
+  const buffer = new Uint8Array(length);
+  return buffer.subarray(0, await readFileRange(path, 0, buffer));
 }
 
 /**

@@ -12,9 +12,17 @@ import {
   throwIfAborted,
 } from '@lesionenc/base';
 
-import { type DicomImageHeader, decodeDicomImage, parseDicomHeader, pixelLayout } from './dicom';
-import { fileOption } from './internal/bytes';
+import {
+  type DicomImageHeader,
+  TRANSFER_SYNTAX,
+  decodeDicomImage,
+  nativeStoredPixels,
+  parseDicomHeader,
+  pixelLayout,
+} from './dicom';
+import { HOST_LITTLE_ENDIAN, fileOption } from './internal/bytes';
 import { mapConcurrent } from './internal/concurrent';
+import { isCompressedTransferSyntax } from './internal/dicom-codecs';
 import { shiftIntoInt16 } from './internal/int16-shift';
 import {
   type AxisMapping,
@@ -97,6 +105,13 @@ export interface DicomSource {
   headerBytes(): Promise<Uint8Array>;
   /** The whole file. */
   bytes(): Promise<Uint8Array>;
+  /**
+   * Reads the file from byte `position` into `target`, as far as the file goes; lets native
+   * pixel data go straight into the volume without reading the whole file.
+   *
+   * @returns How many bytes were read (fewer than `target.length` at the end of the file).
+   */
+  readAt?(position: number, target: Uint8Array): Promise<number>;
   /** The file's size when known without reading it, to detect truncated pixel data early. */
   readonly size?: number;
 }
@@ -243,6 +258,11 @@ export async function decodeDicomSeries(
     size: f.bytes.length,
     headerBytes: async () => f.bytes,
     bytes: async () => f.bytes,
+    readAt: async (position, target) => {
+      const part = f.bytes.subarray(position, position + target.length);
+      target.set(part);
+      return part.length;
+    },
   }));
   return loadDicomSeries(sources, options);
 }
@@ -539,6 +559,51 @@ function fitsInt16(header: DicomImageHeader): boolean {
   );
 }
 
+/** One slice's bytes: its native pixel data alone, or the whole file to decode. */
+type Fetched = { pixels: Uint8Array; file: undefined } | { pixels: undefined; file: Uint8Array };
+
+/**
+ * Where a file's native pixel data lies, when it can be read on its own (uncompressed, not
+ * deflated, and a source that reads ranges); undefined when the whole file must be decoded.
+ */
+function nativePixelPlan(
+  source: DicomSource,
+  header: DicomImageHeader,
+):
+  | {
+      offset: number;
+      /** Bytes the samples take. */
+      length: number;
+      /** Bytes the Pixel Data element declares. */
+      declared: number;
+      bitsAllocated: number;
+      inPlace: boolean;
+      readAt: (position: number, target: Uint8Array) => Promise<number>;
+    }
+  | undefined {
+  const offset = header.pixelDataOffset;
+  const end = header.pixelDataEnd;
+  if (
+    offset === undefined ||
+    end === undefined ||
+    source.readAt === undefined ||
+    isCompressedTransferSyntax(header.TransferSyntaxUID)
+  ) {
+    return undefined;
+  }
+  const layout = pixelLayout(header, source.name);
+  const length = layout.rows * layout.columns * (layout.bitsAllocated / 8);
+  const littleEndian = header.TransferSyntaxUID !== TRANSFER_SYNTAX.explicitBig;
+  return {
+    offset,
+    length,
+    declared: end - offset,
+    bitsAllocated: layout.bitsAllocated,
+    inPlace: layout.bitsAllocated === 16 && littleEndian === HOST_LITTLE_ENDIAN,
+    readAt: source.readAt.bind(source),
+  };
+}
+
 async function assemble(
   plan: StackPlan,
   selected: DicomSeriesSummary,
@@ -561,19 +626,47 @@ async function assemble(
   const progress = createStageReporter('dicom-pixels', ordered.length, options.onProgress);
   progress.start();
   let transferSyntax = selected.transferSyntaxUid;
-  // Reading file s + 1 .. s + IO_CONCURRENCY overlaps with decoding file s.
-  const pending = new Map<number, Promise<Uint8Array>>();
+  // Reading file s + 1 .. s + IO_CONCURRENCY overlaps with rescaling file s.
+  const pending = new Map<number, Promise<Fetched>>();
   const fetch = (s: number) => {
-    if (s < ordered.length && !pending.has(s)) pending.set(s, ordered[s]!.source.bytes());
+    if (s < ordered.length && !pending.has(s)) pending.set(s, fetchSlice(ordered[s]!, s));
+  };
+  const fetchSlice = async ({ source, header }: ReadHeader, s: number): Promise<Fetched> => {
+    const native = nativePixelPlan(source, header);
+    if (native === undefined) return { pixels: undefined, file: await source.bytes() };
+    // 16-bit samples in host order land in the int16 volume itself, where the rescale then
+    // rewrites them, so they are neither copied nor held twice.
+    const inPlace =
+      target instanceof Int16Array && native.inPlace && native.length === sliceSize * 2;
+    const pixels = inPlace
+      ? new Uint8Array(target.buffer, target.byteOffset + s * sliceSize * 2, native.length)
+      : new Uint8Array(native.length);
+    // Bytes past the element's declared length belong to whatever follows it.
+    const available = Math.min(native.declared, await native.readAt(native.offset, pixels));
+    if (available < native.length) {
+      throw new LesionEncError(
+        'CORRUPT_FILE',
+        `DICOM Pixel Data: expected ${native.length} bytes for ${rows} x ${columns} x ` +
+          `${native.bitsAllocated} bit, got ${Math.max(0, available)} (file truncated)`,
+        { file: source.name },
+      );
+    }
+    return { pixels, file: undefined };
   };
   try {
     for (let s = 0; s < ordered.length; s++) {
       throwIfAborted(options.signal, 'DICOM series');
       for (let ahead = 0; ahead <= IO_CONCURRENCY; ahead++) fetch(s + ahead);
       const { source } = ordered[s]!;
-      const bytes = await pending.get(s)!;
+      const fetched = await pending.get(s)!;
       pending.delete(s);
-      const image = await decodeDicomImage(bytes, { file: source.name });
+      const image =
+        fetched.pixels === undefined
+          ? await decodeDicomImage(fetched.file, { file: source.name })
+          : {
+              header: ordered[s]!.header,
+              stored: nativeStoredPixels(fetched.pixels, ordered[s]!.header, source.name),
+            };
       if (image.header.Rows !== rows || image.header.Columns !== columns) {
         throw new LesionEncError(
           'MIXED_SERIES',

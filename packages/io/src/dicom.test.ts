@@ -152,6 +152,40 @@ describe('readDicomSeries on synthetic series', () => {
     expect(Array.from(volume.data)).toEqual([-1024, -1023, 40000 - 1024, 65535 - 1024]);
   });
 
+  it('promotes to float32 at a middle slice while later slices are still being read', async () => {
+    // Slices after the wide one were read into the int16 volume before it was promoted.
+    const slices = [
+      [0, 1, 2, 3],
+      [4, 65535, 6, 7],
+      [8, 9, 10, 11],
+      [12, 13, 14, 15],
+    ];
+    const files = slices.map((values, k) => ({
+      name: `wide-${k}.dcm`,
+      bytes: encodeTestDicom(
+        [
+          { tag: [0x0008, 0x0060], vr: 'CS', value: 'CT' },
+          { tag: [0x0020, 0x000e], vr: 'UI', value: '1.2.3' },
+          { tag: [0x0020, 0x0032], vr: 'DS', value: `0\\0\\${k}` },
+          { tag: [0x0020, 0x0037], vr: 'DS', value: '1\\0\\0\\0\\1\\0' },
+          { tag: [0x0028, 0x0010], vr: 'US', value: 2 },
+          { tag: [0x0028, 0x0011], vr: 'US', value: 2 },
+          { tag: [0x0028, 0x0100], vr: 'US', value: 16 },
+          { tag: [0x0028, 0x0101], vr: 'US', value: 16 },
+          { tag: [0x0028, 0x0103], vr: 'US', value: 0 },
+          { tag: [0x0028, 0x1052], vr: 'DS', value: '-1024' },
+          { tag: [0x0028, 0x1053], vr: 'DS', value: '1' },
+          { tag: [0x7fe0, 0x0010], vr: 'OW', value: new Uint16Array(values) },
+        ],
+        'explicit-le',
+        `1.2.3.${k + 1}`,
+      ),
+    }));
+    const { volume } = await decodeDicomSeries(files);
+    expect(volume.data).toBeInstanceOf(Float32Array);
+    expect(Array.from(volume.data)).toEqual(slices.flat().map((v) => v - 1024));
+  });
+
   it('reports gantry tilt, uneven spacing and mixed sizes with their codes', async () => {
     await expectCode(
       async () => readDicomSeries(await series({ tiltShiftMm: 0.5 })),
@@ -263,6 +297,32 @@ describe('readDicomSeries on synthetic series', () => {
     );
     const { volume } = await decodeDicomSeries(files);
     expect(Array.from(volume.data)).toEqual(Array.from(chest.data));
+  });
+
+  it('reports Pixel Data shorter than Rows x Columns, read from a file or from bytes', async () => {
+    // The series reader reads native pixels on their own, by the element's offset and length.
+    const elements: TestElement[] = [
+      { tag: [0x0008, 0x0016], vr: 'UI', value: '1.2.840.10008.5.1.4.1.1.2' },
+      { tag: [0x0008, 0x0060], vr: 'CS', value: 'CT' },
+      { tag: [0x0028, 0x0002], vr: 'US', value: 1 },
+      { tag: [0x0028, 0x0004], vr: 'CS', value: 'MONOCHROME2' },
+      { tag: [0x0028, 0x0010], vr: 'US', value: 4 },
+      { tag: [0x0028, 0x0011], vr: 'US', value: 4 },
+      { tag: [0x0028, 0x0100], vr: 'US', value: 16 },
+      { tag: [0x0028, 0x0101], vr: 'US', value: 16 },
+      { tag: [0x0028, 0x0103], vr: 'US', value: 0 },
+      { tag: [0x7fe0, 0x0010], vr: 'OW', value: new Uint16Array(10) },
+    ];
+    const bytes = encodeTestDicom(elements, 'explicit-le', '1.2.3.9');
+    const folder = join(root, `short-${counter++}`);
+    await mkdir(folder, { recursive: true });
+    await writeFile(join(folder, 'short.dcm'), bytes);
+    await expectCode(() => readDicomSeries(folder), 'CORRUPT_FILE', /expected 32 bytes.*got 20/);
+    await expectCode(
+      () => decodeDicomSeries([{ name: 'short.dcm', bytes }]),
+      'CORRUPT_FILE',
+      /expected 32 bytes.*got 20/,
+    );
   });
 
   it('honours an abort signal', async () => {
@@ -420,7 +480,7 @@ describe.skipIf(!HAVE_DCMTK)('readDicomSeries on series transcoded by dcmtk', ()
 
 const dataDir = process.env.LESIONENC_DATA_DIR;
 
-describe.skipIf(dataDir === undefined)('real DICOM files (LESIONENC_DATA_DIR)', () => {
+describe.skipIf(!dataDir)('real DICOM files (LESIONENC_DATA_DIR)', () => {
   it('loads the GE 3-slice series with the geometry its headers state', async () => {
     const folder = join(dataDir!, 'dicom', 'ge-3slice');
     const { volume, warnings } = await readDicomSeries(folder);

@@ -71,6 +71,11 @@ export interface DicomImageHeader {
   /** Whether the file has a Pixel Data element. */
   readonly hasPixelData: boolean;
   /**
+   * Where native (uncompressed, not deflated) pixel data starts in the file, in bytes; undefined
+   * for encapsulated or deflated data.
+   */
+  readonly pixelDataOffset: number | undefined;
+  /**
    * Where native (uncompressed, not deflated) pixel data ends in the file, in bytes; undefined
    * for encapsulated or deflated data.
    */
@@ -233,6 +238,11 @@ function readHeader(d: DataSet): DicomImageHeader {
   };
   const pixels = d.elements[PIXEL_DATA];
   const syntax = text('x00020010') ?? TRANSFER_SYNTAX.implicitLittle;
+  const native =
+    pixels !== undefined &&
+    pixels.encapsulatedPixelData !== true &&
+    pixels.length !== 0xffffffff &&
+    syntax !== TRANSFER_SYNTAX.deflatedExplicitLittle;
   const position = decimals('x00200032', 3);
   const spacing = decimals('x00280030', 2);
   const imagerSpacing = decimals('x00181164', 2);
@@ -272,13 +282,8 @@ function readHeader(d: DataSet): DicomImageHeader {
     WindowCenter: decimal('x00281050'),
     WindowWidth: decimal('x00281051'),
     hasPixelData: pixels !== undefined,
-    pixelDataEnd:
-      pixels === undefined ||
-      pixels.encapsulatedPixelData === true ||
-      pixels.length === 0xffffffff ||
-      syntax === TRANSFER_SYNTAX.deflatedExplicitLittle
-        ? undefined
-        : pixels.dataOffset + pixels.length,
+    pixelDataOffset: native ? pixels.dataOffset : undefined,
+    pixelDataEnd: native ? pixels.dataOffset + pixels.length : undefined,
   });
 }
 
@@ -382,6 +387,27 @@ async function readStoredPixels(
   return maskStoredBits(stored, layout);
 }
 
+/**
+ * The stored values of native pixel bytes read apart from the rest of their file (the series
+ * reader reads them straight into its volume): a view of `pixels` when aligned and in host byte
+ * order, else a copy; bits above BitsStored cleared in a copy.
+ *
+ * @param pixels - Exactly `Rows * Columns * BitsAllocated / 8` bytes of Pixel Data.
+ * @param header - The file's header, checked with {@link pixelLayout}.
+ * @param file - Named in errors.
+ * @returns The stored values of frame 0.
+ */
+export function nativeStoredPixels(
+  pixels: Uint8Array,
+  header: DicomImageHeader,
+  file: string | undefined,
+): NumericArray {
+  const layout = pixelLayout(header, file);
+  const count = layout.rows * layout.columns;
+  const littleEndian = header.TransferSyntaxUID !== TRANSFER_SYNTAX.explicitBig;
+  return maskStoredBits(nativePixels(pixels, 0, count, layout, littleEndian), layout);
+}
+
 /** Copies native (uncompressed) samples into an aligned array of the right type. */
 function nativePixels(
   bytes: Uint8Array,
@@ -448,9 +474,13 @@ function maskStoredBits(
     const v = (raw >>> 0) & mask;
     return layout.signed && v >= signBit ? v - 2 ** bits : v;
   };
+  // Exactly the samples that fix() would change lie outside this range.
+  const lowest = layout.signed ? -signBit : 0;
+  const highest = layout.signed ? signBit - 1 : mask;
   let first = -1;
   for (let n = 0; n < stored.length; n++) {
-    if (fix(stored[n]!) !== stored[n]) {
+    const v = stored[n]!;
+    if (v < lowest || v > highest) {
       first = n;
       break;
     }

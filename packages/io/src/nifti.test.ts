@@ -393,7 +393,7 @@ describe('NIfTI files', () => {
 
 const dataDir = process.env.LESIONENC_DATA_DIR;
 
-describe.skipIf(dataDir === undefined)('real NIfTI volumes (LESIONENC_DATA_DIR)', () => {
+describe.skipIf(!dataDir)('real NIfTI volumes (LESIONENC_DATA_DIR)', () => {
   it('loads the lucanode CT and masks with the geometry their headers state', async () => {
     const folder = join(dataDir!, 'volumes', 'lucanode');
     const files = (await readdir(folder)).filter((f) => /^ct_scan_\d+_short\.nii\.gz$/.test(f));

@@ -135,7 +135,7 @@ describe('readVolume and sniffFormat', () => {
 
 const dataDir = process.env.LESIONENC_DATA_DIR;
 
-describe.skipIf(dataDir === undefined)('real slice sets (LESIONENC_DATA_DIR)', () => {
+describe.skipIf(!dataDir)('real slice sets (LESIONENC_DATA_DIR)', () => {
   it('reads the COVID-SemiSeg JPG slices and their palette labels at the same size', async () => {
     const folder = join(dataDir!, 'covid-semiseg', 'train');
     const names = (await readdir(join(folder, 'images')))

@@ -42,16 +42,24 @@ export interface SegmentLungsOptions extends LongTaskOptions {
   maxAirwayAreaMm2?: number;
   /**
    * Whether to take back juxtapleural lesions: concavities of a lung's convex hull whose mouth
-   * runs along the chest wall.
+   * runs along the chest wall, and short craniocaudal gaps (see `maxCraniocaudalGapMm`).
    * @defaultValue true
    */
   juxtapleural?: boolean;
   /**
    * How much deeper under the skin than the lung's own costal surface a concavity's mouth may
    * lie and still count as chest wall, mm.
-   * @defaultValue 10
+   * @defaultValue 25
    */
   chestWallMarginMm?: number;
+  /**
+   * Longest craniocaudal run of non-lung body voxels, mm, that is taken back as a lesion when the
+   * same lung lies directly above and below it (a consolidation against the heart or the
+   * paravertebral gutter, which the in-plane step cannot tell from the mediastinum). Applies
+   * when `juxtapleural` is on; 0 turns it off.
+   * @defaultValue 40
+   */
+  maxCraniocaudalGapMm?: number;
   /**
    * An air region of a slice is bowel or stomach gas, not lung, when more than
    * `gasDarkFraction` of its pixels are below `gasThresholdHu`: gas is nearly pure air, while lung
@@ -75,6 +83,7 @@ export const DEFAULT_SEGMENT_LUNGS: Readonly<
   maxAirwayAreaMm2: 1200,
   juxtapleural: true,
   chestWallMarginMm: 25,
+  maxCraniocaudalGapMm: 40,
   gasThresholdHu: -950,
   gasDarkFraction: 0.6,
   minSecondLungFraction: 0.05,
@@ -102,7 +111,9 @@ export interface LungSegmentation {
  * left/right separation (the mask is eroded in-plane until it falls apart into one part per
  * side, then every voxel goes to the nearer part, geodesically), per-slice hole filling (vessels,
  * enclosed lesions), and the concavities of each lung's convex hull whose mouth lies on the chest
- * wall (juxtapleural lesions), never the mediastinum, the heart notch or the liver dome.
+ * wall (juxtapleural lesions), never the mediastinum, the heart notch or the liver dome, and
+ * last the short craniocaudal runs of soft tissue with the same lung above and below (lesions
+ * that merge in-plane with the mediastinum).
  *
  * @param volume - A CT volume in HU.
  * @param options - Thresholds, radii, progress and cancellation.
@@ -182,6 +193,11 @@ export function segmentLungs(
     addJuxtapleuralLesions(labels, inBody, shape, full.spacingMm, settings.chestWallMarginMm);
     fillHolesPerLabel(labels, shape);
   }
+  const gapSlices = Math.floor(settings.maxCraniocaudalGapMm / full.spacingMm[0]);
+  if (settings.juxtapleural && gapSlices > 0) {
+    fillCraniocaudalGaps(labels, inBody, shape, gapSlices);
+    fillHolesPerLabel(labels, shape);
+  }
   throwIfAborted(signal, 'lungmask');
   stages.step('holes and pleura');
 
@@ -203,7 +219,12 @@ function checkOptions(
       `lungmask: expected a volume in HU, got '${volume.unit}' intensities`,
     );
   }
-  const positive = ['maxAirwayAreaMm2', 'minSliceAreaMm2', 'chestWallMarginMm'] as const;
+  const positive = [
+    'maxAirwayAreaMm2',
+    'minSliceAreaMm2',
+    'chestWallMarginMm',
+    'maxCraniocaudalGapMm',
+  ] as const;
   for (const key of positive) {
     if (!(settings[key] >= 0) || !Number.isFinite(settings[key])) {
       throw new LesionEncError(
@@ -771,6 +792,53 @@ function addBaysOfOneLung(
     const i = Math.floor(q / w) + r0;
     const j = (q % w) + c0;
     if (j < gap.start[i]! || j >= gap.end[i]!) labels[base + i * columns + j] = value;
+  }
+}
+
+/**
+ * Fills, along each craniocaudal line, runs of at most `maxSlices` non-lung body voxels that have
+ * the same lung directly above and below: a lesion inside a lung that merged, in its slices,
+ * with the mediastinum or the chest wall. Voxels between the two lungs in their row are
+ * mediastinum and stay out.
+ */
+function fillCraniocaudalGaps(
+  labels: Uint8Array,
+  inBody: Uint8Array,
+  shape: AxisTriple,
+  maxSlices: number,
+): void {
+  const [slices, rows, columns] = shape;
+  const size = rows * columns;
+  const gapStart = new Int32Array(slices * rows);
+  const gapEnd = new Int32Array(slices * rows);
+  // Per pixel of the slice: the last slice that had lung there, and which lung.
+  const lastSlice = new Int32Array(size).fill(-1);
+  const lastValue = new Uint8Array(size);
+
+  for (let k = 0; k < slices; k++) {
+    // Slice k is final here: fills only reach slices above the current one.
+    const gap = mediastinalGap(labels, k * size, rows, columns);
+    gapStart.set(gap.start, k * rows);
+    gapEnd.set(gap.end, k * rows);
+    for (let p = 0; p < size; p++) {
+      const n = k * size + p;
+      const v = labels[n]!;
+      if (v === 0) {
+        if (inBody[n] === 0) lastValue[p] = 0;
+        continue;
+      }
+      const run = k - lastSlice[p]! - 1;
+      if (v === lastValue[p] && run > 0 && run <= maxSlices) {
+        const i = Math.floor(p / columns);
+        const j = p - i * columns;
+        for (let g = lastSlice[p]! + 1; g < k; g++) {
+          const r = g * rows + i;
+          if (j < gapStart[r]! || j >= gapEnd[r]!) labels[g * size + p] = v;
+        }
+      }
+      lastSlice[p] = k;
+      lastValue[p] = v;
+    }
   }
 }
 

@@ -152,11 +152,14 @@ export function createClahe(config: ClaheConfig = {}): Clahe {
     for (let ty = 0; ty < tilesY; ty++) {
       for (let tx = 0; tx < tilesX; tx++) {
         hist.fill(0);
+        const xStart = tx * tileW;
+        const xEnd = (tx + 1) * tileW;
+        // Columns past the image (padding) go through the reflected index; the rest directly.
+        const xInside = Math.max(xStart, Math.min(xEnd, columns));
         for (let y = ty * tileH; y < (ty + 1) * tileH; y++) {
           const rowStart = reflect101(y, rows) * columns;
-          for (let x = tx * tileW; x < (tx + 1) * tileW; x++) {
-            hist[image[rowStart + columnIndex[x]!]!]! += 1;
-          }
+          for (let n = rowStart + xStart; n < rowStart + xInside; n++) hist[image[n]!]! += 1;
+          for (let x = xInside; x < xEnd; x++) hist[image[rowStart + columnIndex[x]!]!]! += 1;
         }
         if (clip > 0) clipHistogram(hist, clip);
         const lut = luts.subarray((ty * tilesX + tx) * bins, (ty * tilesX + tx + 1) * bins);
@@ -246,8 +249,10 @@ function interpolate(
       const upper = f(f(luts[top + l]! * xa1) + f(luts[top + r]! * xa));
       const lower = f(f(luts[bottom + l]! * xa1) + f(luts[bottom + r]! * xa));
       const res = f(f(upper * ya1) + f(lower * ya));
-      const rounded = roundHalfEven(res);
-      target[rowStart + x] = rounded < 0 ? 0 : rounded > maxValue ? maxValue : rounded;
+      // res >= 0, so truncating res + 0.5 rounds half up; a tie then goes back to the even one.
+      let rounded = (res + 0.5) | 0;
+      if (rounded - res === 0.5 && (rounded & 1) === 1) rounded -= 1;
+      target[rowStart + x] = rounded > maxValue ? maxValue : rounded;
     }
   }
 }

@@ -1,5 +1,6 @@
 // Small models with the layer types of the project's networks, shared by the tests: a U-Net in
 // the EfficientNet style and a 2-layer bidirectional LSTM classifier.
+import { createRandom } from '@lesionenc/base';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
@@ -110,4 +111,21 @@ export function writeWeights(
   const tensors = weights.map((w) => tf.tensor(w.data, w.shape));
   model.setWeights(tensors);
   tf.dispose(tensors);
+}
+
+/**
+ * Deterministic stand-ins for a model's initial weights: normal values scaled by the inverse
+ * square root of each tensor's fan-in, from a seeded stream, so a test gives the same numbers on
+ * every run (the layers' own initialisers are not seeded).
+ */
+export function seededWeights(
+  like: readonly { data: Float32Array; shape: number[] }[],
+  seed: number,
+): { data: Float32Array; shape: number[] }[] {
+  const random = createRandom(seed);
+  return like.map(({ data, shape }) => {
+    const fanIn = shape.length > 1 ? shape.slice(0, -1).reduce((a, b) => a * b, 1) : 1;
+    const scale = shape.length > 1 ? 1 / Math.sqrt(fanIn) : 0.05;
+    return { data: Float32Array.from(data, () => random.normal() * scale), shape: [...shape] };
+  });
 }

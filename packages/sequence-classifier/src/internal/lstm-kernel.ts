@@ -4,6 +4,8 @@
 // and the backward pass is one matMul per step plus a single matMul for dU over all steps.
 import * as tf from '@tensorflow/tfjs-core';
 
+import { sigmoidInPlace, tanhInPlace } from './activations';
+
 /** Shape facts of one recurrence call. */
 interface Dims {
   batch: number;
@@ -23,16 +25,78 @@ interface Saved extends Dims {
   mask: Float32Array;
 }
 
-/** `a K` for a row-major [rows, cols] block `a` and the (possibly transposed) recurrent kernel K. */
+/**
+ * `a K` for a row-major [rows, cols] block `a` and a fixed kernel K. The returned array is owned by
+ * the product and overwritten by its next call.
+ */
 type KernelProduct = (a: Float32Array, rows: number, cols: number) => Float32Array;
 
-/** Below this many multiply-adds per step, a plain loop beats a backend call. */
+/** The one method of tfjs' wasm backend used here; not in tfjs' public types. */
+interface HeapBackend {
+  typedArrayFromHeap(tensor: tf.TensorInfo): Float32Array;
+}
+
+/**
+ * Below this many multiply-adds per step a plain loop beats a wasm matMul. Measured for [b, u] x
+ * [u, 4u] on 2 cores: 1k MACs 4 us plain against 10 us wasm, 8k MACs 38 us against 8 us, 512k
+ * MACs 1.8 ms against 42 us; plain code runs at about 0.3 GMAC/s.
+ */
+const WASM_PRODUCT_MIN_MACS = 1 << 11;
+
+/** The same for other backends except cpu; not re-measured (webgl pays a read-back per step). */
 const BACKEND_PRODUCT_MIN_MACS = 1 << 16;
 
 // The cpu backend's matMul is itself plain code with a per-call overhead; other backends win
 // once a step's product is large enough.
-function prefersBackendProduct(batch: number, units: number): boolean {
-  return tf.getBackend() !== 'cpu' && batch * units * 4 * units >= BACKEND_PRODUCT_MIN_MACS;
+function prefersBackendProduct(rows: number, cols: number, width: number): boolean {
+  const backend = tf.getBackend();
+  if (backend === 'cpu') return false;
+  const threshold = backend === 'wasm' ? WASM_PRODUCT_MIN_MACS : BACKEND_PRODUCT_MIN_MACS;
+  return rows * cols * width >= threshold;
+}
+
+// The per-step product with `kernel` ([cols, width]) for blocks of `rows` rows, and its cleanup.
+// On wasm the left operand is one tensor whose heap memory is rewritten each step and the result
+// is read from the heap in place, which saves a tensor upload and a copy-out per step.
+function createKernelProduct(
+  kernel: tf.Tensor2D,
+  rows: number,
+): { product: KernelProduct; dispose: () => void } {
+  const [cols, width] = kernel.shape;
+  if (!prefersBackendProduct(rows, cols, width)) {
+    const kernelData = kernel.dataSync() as Float32Array;
+    return { product: (a) => multiplyPlain(a, rows, cols, kernelData, width), dispose: () => {} };
+  }
+
+  const backend = tf.backend() as Partial<HeapBackend>;
+  if (tf.getBackend() === 'wasm' && typeof backend.typedArrayFromHeap === 'function') {
+    const heap = backend as HeapBackend;
+    const left = tf.tensor2d(new Float32Array(rows * cols), [rows, cols]);
+    const out = new Float32Array(rows * width);
+    return {
+      product: (a) => {
+        // A fresh view each time: heap growth detaches earlier ones.
+        heap.typedArrayFromHeap(left).set(a);
+        const result = tf.matMul(left, kernel);
+        out.set(heap.typedArrayFromHeap(result));
+        result.dispose();
+        return out;
+      },
+      dispose: () => left.dispose(),
+    };
+  }
+
+  return {
+    product: (a) => {
+      const left = tf.tensor2d(ownBuffer(a), [rows, cols]);
+      const result = tf.matMul(left, kernel);
+      const values = result.dataSync() as Float32Array;
+      left.dispose();
+      result.dispose();
+      return values;
+    },
+    dispose: () => {},
+  };
 }
 
 // a [rows, cols] times b [cols, width], row by row as scaled row sums of b.
@@ -58,8 +122,16 @@ function multiplyPlain(
   return out;
 }
 
-// tanh through exp, several times faster than Math.tanh in V8; exact to float32 rounding.
-const tanh = (x: number) => (x > 20 ? 1 : x < -20 ? -1 : 1 - 2 / (Math.exp(2 * x) + 1));
+/** The smallest normal float32; gradients below it are flushed to zero. */
+const FLOAT32_MIN_NORMAL = 1.1754943508222875e-38;
+
+// Gradients decay over long sequences into float32 subnormals, which wasm (IEEE without
+// flush-to-zero) multiplies many times slower on x86: the products for dU and for the input
+// projection's gradients took three times as long. Values below 1.2e-38 become 0, a change no
+// float32 sum of normal numbers can resolve.
+function normalOrZero(v: number): number {
+  return v < FLOAT32_MIN_NORMAL && v > -FLOAT32_MIN_NORMAL ? 0 : v;
+}
 
 // Backends may copy a view's whole underlying buffer when a tensor is made from it: give them a
 // buffer of exactly the view's size.
@@ -95,43 +167,38 @@ function forward(
     const recurrent = product(h, batch, units);
     for (let r = 0; r < batch; r++) {
       const stateOffset = r * units;
-      if ((mask[r * steps + t] as number) !== 0) {
-        const p = (r * steps + t) * four;
-        const zr = r * four;
-        const g = (s * batch + r) * four;
-        const saveOffset = stepState + stateOffset;
-        for (let j = 0; j < units; j++) {
-          // Activations written out (not called) keep this innermost loop free of calls.
-          const i =
-            1 / (1 + Math.exp(-(projected[p + j] as number) - (recurrent[zr + j] as number)));
-          const f =
-            1 /
-            (1 +
-              Math.exp(
-                -(projected[p + units + j] as number) - (recurrent[zr + units + j] as number),
-              ));
-          const gate =
-            (projected[p + 2 * units + j] as number) + (recurrent[zr + 2 * units + j] as number);
-          const cand = gate > 20 ? 1 : gate < -20 ? -1 : 1 - 2 / (Math.exp(2 * gate) + 1);
-          const o =
-            1 /
-            (1 +
-              Math.exp(
-                -(projected[p + 3 * units + j] as number) -
-                  (recurrent[zr + 3 * units + j] as number),
-              ));
-          gates[g + j] = i;
-          gates[g + units + j] = f;
-          gates[g + 2 * units + j] = cand;
-          gates[g + 3 * units + j] = o;
-          const cell = f * (c[stateOffset + j] as number) + i * cand;
-          const tc = tanh(cell);
-          tanhCell[saveOffset + j] = tc;
-          c[stateOffset + j] = cell;
-          h[stateOffset + j] = o * tc;
-        }
+      const out = (r * steps + t) * units;
+      if ((mask[r * steps + t] as number) === 0) {
+        for (let j = 0; j < units; j++) outputs[out + j] = h[stateOffset + j] as number;
+        continue;
       }
-      outputs.set(h.subarray(stateOffset, stateOffset + units), (r * steps + t) * units);
+
+      // Pre-activations of all four gates first, then one tight loop per activation.
+      const p = (r * steps + t) * four;
+      const zr = r * four;
+      const g = (s * batch + r) * four;
+      for (let q = 0; q < four; q++) {
+        gates[g + q] = (projected[p + q] as number) + (recurrent[zr + q] as number);
+      }
+      sigmoidInPlace(gates, g, g + 2 * units);
+      tanhInPlace(gates, g + 2 * units, g + 3 * units);
+      sigmoidInPlace(gates, g + 3 * units, g + four);
+
+      // The new cell state goes into tanhCell first and becomes its tanh in place.
+      const saveOffset = stepState + stateOffset;
+      for (let j = 0; j < units; j++) {
+        const cell =
+          (gates[g + units + j] as number) * (c[stateOffset + j] as number) +
+          (gates[g + j] as number) * (gates[g + 2 * units + j] as number);
+        c[stateOffset + j] = cell;
+        tanhCell[saveOffset + j] = cell;
+      }
+      tanhInPlace(tanhCell, saveOffset, saveOffset + units);
+      for (let j = 0; j < units; j++) {
+        const hj = (gates[g + 3 * units + j] as number) * (tanhCell[saveOffset + j] as number);
+        h[stateOffset + j] = hj;
+        outputs[out + j] = hj;
+      }
     }
   }
   return { outputs, saved: { ...dims, gates, tanhCell, cellBefore, hiddenBefore, mask } };
@@ -177,10 +244,12 @@ function backward(
         const tc = tanhCell[saveOffset + j] as number;
         const dhj = dh[stateOffset + j] as number;
         const dcell = (dc[stateOffset + j] as number) + dhj * o * (1 - tc * tc);
-        dz[zr + j] = dcell * cand * i * (1 - i);
-        dz[zr + units + j] = dcell * (cellBefore[saveOffset + j] as number) * f * (1 - f);
-        dz[zr + 2 * units + j] = dcell * i * (1 - cand * cand);
-        dz[zr + 3 * units + j] = dhj * tc * o * (1 - o);
+        dz[zr + j] = normalOrZero(dcell * cand * i * (1 - i));
+        dz[zr + units + j] = normalOrZero(
+          dcell * (cellBefore[saveOffset + j] as number) * f * (1 - f),
+        );
+        dz[zr + 2 * units + j] = normalOrZero(dcell * i * (1 - cand * cand));
+        dz[zr + 3 * units + j] = normalOrZero(dhj * tc * o * (1 - o));
         dc[stateOffset + j] = dcell * f;
       }
       dProjected.set(dz.subarray(zr, zr + four), (r * steps + t) * four);
@@ -220,51 +289,48 @@ export function lstmRecurrence(
   const maskData = Float32Array.from(mask.dataSync());
   const run = tf.customGrad((p, u, save) => {
     const kernel = u as tf.Tensor2D;
-    const useBackend = prefersBackendProduct(batch, units);
-    const kernelData = useBackend ? undefined : (kernel.dataSync() as Float32Array);
-    const product: KernelProduct = (a, rows, cols) => {
-      if (kernelData !== undefined) return multiplyPlain(a, rows, cols, kernelData, four);
-      const left = tf.tensor2d(ownBuffer(a), [rows, cols]);
-      const result = tf.matMul(left, kernel);
-      const values = result.dataSync() as Float32Array;
-      left.dispose();
-      result.dispose();
-      return values;
-    };
     const dims = { batch, steps, units };
     const projectedData = (p as tf.Tensor).dataSync() as Float32Array;
-    const { outputs, saved } = forward(projectedData, product, maskData, dims, goBackwards);
+    const forwardProduct = createKernelProduct(kernel, batch);
+    let result: ReturnType<typeof forward>;
+    try {
+      result = forward(projectedData, forwardProduct.product, maskData, dims, goBackwards);
+    } finally {
+      forwardProduct.dispose();
+    }
+    const { outputs, saved } = result;
     (save as (tensors: tf.Tensor[]) => void)([kernel]);
     return {
       value: tf.tensor3d(outputs, [batch, steps, units]),
       gradFunc: (dy: tf.Tensor, savedTensors: tf.Tensor[]) => {
         // Transposes made once, so every product is a plain one (wasm's transposed matMul is slow).
         const kernelT = tf.transpose(savedTensors[0] as tf.Tensor2D);
-        const kernelTData = useBackend ? undefined : (kernelT.dataSync() as Float32Array);
-        const backProduct: KernelProduct = (a, rows, cols) => {
-          if (kernelTData !== undefined) return multiplyPlain(a, rows, cols, kernelTData, units);
-          const left = tf.tensor2d(ownBuffer(a), [rows, cols]);
-          const result = tf.matMul(left, kernelT);
-          const values = result.dataSync() as Float32Array;
-          left.dispose();
-          result.dispose();
-          return values;
-        };
-        const { dProjected, dGates } = backward(
-          dy.dataSync() as Float32Array,
-          backProduct,
-          saved,
-          goBackwards,
-        );
-        kernelT.dispose();
-        const rows = steps * batch;
-        const hiddenT = new Float32Array(units * rows);
-        for (let r = 0; r < rows; r++) {
-          for (let k = 0; k < units; k++)
-            hiddenT[k * rows + r] = saved.hiddenBefore[r * units + k] as number;
+        const backProduct = createKernelProduct(kernelT, batch);
+        let dProjected: Float32Array;
+        let dGates: Float32Array;
+        try {
+          ({ dProjected, dGates } = backward(
+            dy.dataSync() as Float32Array,
+            backProduct.product,
+            saved,
+            goBackwards,
+          ));
+        } finally {
+          backProduct.dispose();
+          kernelT.dispose();
         }
+
+        // dU = H_before^T dZ, formed as (dZ^T H_before)^T: the wasm backend repacks a product's
+        // right operand whenever it is a new tensor, and H_before (units wide) is four times
+        // cheaper to repack than dZ; the transposes are cheap next to that.
+        const rows = steps * batch;
         const dRecurrent = tf.tidy(() =>
-          tf.matMul(tf.tensor2d(hiddenT, [units, rows]), tf.tensor2d(dGates, [rows, four])),
+          tf.transpose(
+            tf.matMul(
+              tf.transpose(tf.tensor2d(dGates, [rows, four])),
+              tf.tensor2d(saved.hiddenBefore, [rows, units]),
+            ),
+          ),
         );
         return [tf.tensor3d(dProjected, [batch, steps, four]), dRecurrent];
       },
@@ -292,11 +358,16 @@ export function projectInput(x: tf.Tensor2D, kernel: tf.Tensor2D, bias: tf.Tenso
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [savedX, savedW] = saved as [tf.Tensor2D, tf.Tensor2D];
         const d = dy as tf.Tensor2D;
-        return [
-          tf.tidy(() => tf.matMul(d, tf.transpose(savedW))),
-          tf.tidy(() => tf.matMul(tf.transpose(savedX), d)),
-          tf.sum(d, 0),
-        ];
+        return tf.tidy(() => {
+          // dW = x^T d formed as (d^T x)^T for the same reason as dU in lstmRecurrence; the bias
+          // gradient sums the rows of d^T, which on wasm avoids the transpose a column sum makes.
+          const dT = tf.transpose(d);
+          return [
+            tf.matMul(d, tf.transpose(savedW)),
+            tf.transpose(tf.matMul(dT, savedX)),
+            tf.sum(dT, 1),
+          ];
+        });
       },
     };
   });

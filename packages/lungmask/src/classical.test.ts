@@ -9,6 +9,7 @@ import {
 } from '@lesionenc/base';
 
 import { segmentLungs } from './classical';
+import { dice } from './testing/dice';
 import { createSyntheticChest } from './internal/synthetic-chest';
 
 // The target for the weight-free method against known truth.
@@ -16,20 +17,6 @@ const MIN_DICE_VS_TRUTH = 0.97;
 // Voxels of both masks that must carry the same side (right/left) label.
 const MIN_SIDE_AGREEMENT = 0.99;
 const ML_TOLERANCE = 1e-9;
-
-function dice(predicted: Uint8Array, truth: Uint8Array): number {
-  let both = 0;
-  let p = 0;
-  let t = 0;
-  for (let n = 0; n < truth.length; n++) {
-    const a = predicted[n]! > 0;
-    const b = truth[n]! > 0;
-    if (a) p++;
-    if (b) t++;
-    if (a && b) both++;
-  }
-  return (2 * both) / (p + t);
-}
 
 function sideAgreement(predicted: Uint8Array, truth: Uint8Array): number {
   let both = 0;

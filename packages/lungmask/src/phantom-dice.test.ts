@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { DISEASE_PRESETS, createChestPhantom } from '@lesionenc/phantom';
 
 import { segmentLungs } from './classical';
+import { dice } from './testing/dice';
 
 // The target against phantom truth, severe disease included (for severe disease, the
 // mean over phantoms; a large consolidation against the heart can cost a single case up to 1 %).
@@ -13,20 +14,6 @@ const MIN_SEVERE_CASE_DICE = 0.96;
 // 128 x 128 x 64 over the default 360 mm field and 320 mm coverage: 2.8 mm pixels, 5 mm slices.
 const MATRIX = 128;
 const SLICES = 64;
-
-function dice(predicted: Uint8Array, truth: Uint8Array): number {
-  let both = 0;
-  let p = 0;
-  let t = 0;
-  for (let n = 0; n < truth.length; n++) {
-    const a = predicted[n]! > 0;
-    const b = truth[n]! > 0;
-    if (a) p++;
-    if (b) t++;
-    if (a && b) both++;
-  }
-  return (2 * both) / (p + t);
-}
 
 describe('segmentLungs against the chest phantom', () => {
   it.each([

@@ -18,6 +18,7 @@ import {
   boundingBox2d,
   computeBodyMask,
   fillHoles2d,
+  growLabels6,
   labelComponents2d,
   labelComponents3d,
   squaredDistanceToMask2d,
@@ -572,50 +573,10 @@ function pickSideSeeds(
 
 /** Multi-source breadth-first growth of labels 1 and 2 through the mask (6-connected). */
 function growGeodesic(sides: Uint8Array, mask: Uint8Array, shape: AxisTriple): void {
-  const [slices, rows, columns] = shape;
-  const size = rows * columns;
   const queue = new Int32Array(mask.length);
-  let tail = 0;
-  for (let n = 0; n < sides.length; n++) if (sides[n] !== 0) queue[tail++] = n;
-  let head = 0;
-  while (head < tail) {
-    const n = queue[head++]!;
-    const label = sides[n]!;
-    const j = n % columns;
-    const rest = (n - j) / columns;
-    const i = rest % rows;
-    const k = (rest - i) / rows;
-    let m = n - 1;
-    if (j > 0 && mask[m] !== 0 && sides[m] === 0) {
-      sides[m] = label;
-      queue[tail++] = m;
-    }
-    m = n + 1;
-    if (j < columns - 1 && mask[m] !== 0 && sides[m] === 0) {
-      sides[m] = label;
-      queue[tail++] = m;
-    }
-    m = n - columns;
-    if (i > 0 && mask[m] !== 0 && sides[m] === 0) {
-      sides[m] = label;
-      queue[tail++] = m;
-    }
-    m = n + columns;
-    if (i < rows - 1 && mask[m] !== 0 && sides[m] === 0) {
-      sides[m] = label;
-      queue[tail++] = m;
-    }
-    m = n - size;
-    if (k > 0 && mask[m] !== 0 && sides[m] === 0) {
-      sides[m] = label;
-      queue[tail++] = m;
-    }
-    m = n + size;
-    if (k < slices - 1 && mask[m] !== 0 && sides[m] === 0) {
-      sides[m] = label;
-      queue[tail++] = m;
-    }
-  }
+  let count = 0;
+  for (let n = 0; n < sides.length; n++) if (sides[n] !== 0) queue[count++] = n;
+  growLabels6(sides, mask, shape, queue, count);
 }
 
 /** Turns low/high-column sides into right (1) / left (2) lung labels using the direction. */

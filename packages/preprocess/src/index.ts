@@ -47,6 +47,7 @@ export {
   erodeMask2d,
   fillHoles2d,
   labelComponents2d,
+  growLabels6,
   labelComponents3d,
   openMask2d,
   squaredDistanceToMask2d,

@@ -284,7 +284,7 @@ export function labelComponents3d(
   return { labels, sizes };
 }
 
-/** The 6-connected labelling, with the neighbour tests written out (the hot path). */
+/** The 6-connected labelling: each unlabelled mask voxel seeds a component grown from it. */
 function labelFaces(
   mask: Uint8Array,
   shape: AxisTriple,
@@ -292,54 +292,77 @@ function labelFaces(
   queue: Int32Array,
   sizes: number[],
 ): void {
-  const [slices, rows, columns] = shape;
-  const size = rows * columns;
   for (let seed = 0; seed < mask.length; seed++) {
     if (mask[seed] === 0 || labels[seed] !== 0) continue;
-    const id = sizes.length + 1;
-    let head = 0;
-    let tail = 0;
-    queue[tail++] = seed;
-    labels[seed] = id;
-    while (head < tail) {
-      const n = queue[head++]!;
-      const j = n % columns;
-      const rest = (n - j) / columns;
-      const i = rest % rows;
-      const k = (rest - i) / rows;
-      let m = n - 1;
-      if (j > 0 && mask[m] !== 0 && labels[m] === 0) {
-        labels[m] = id;
-        queue[tail++] = m;
-      }
-      m = n + 1;
-      if (j < columns - 1 && mask[m] !== 0 && labels[m] === 0) {
-        labels[m] = id;
-        queue[tail++] = m;
-      }
-      m = n - columns;
-      if (i > 0 && mask[m] !== 0 && labels[m] === 0) {
-        labels[m] = id;
-        queue[tail++] = m;
-      }
-      m = n + columns;
-      if (i < rows - 1 && mask[m] !== 0 && labels[m] === 0) {
-        labels[m] = id;
-        queue[tail++] = m;
-      }
-      m = n - size;
-      if (k > 0 && mask[m] !== 0 && labels[m] === 0) {
-        labels[m] = id;
-        queue[tail++] = m;
-      }
-      m = n + size;
-      if (k < slices - 1 && mask[m] !== 0 && labels[m] === 0) {
-        labels[m] = id;
-        queue[tail++] = m;
-      }
-    }
-    sizes.push(tail);
+    labels[seed] = sizes.length + 1;
+    queue[0] = seed;
+    sizes.push(growLabels6(labels, mask, shape, queue, 1));
   }
+}
+
+/**
+ * Breadth-first growth of labels through a mask, 6-connected: every voxel in `queue[0..count)`
+ * passes its label to the neighbours inside the mask that have none yet, and so on until no
+ * voxel is left. One call grows several sources at once (each voxel goes to the nearest).
+ *
+ * @param labels - Labels, non-zero on the queued voxels; filled in place.
+ * @param mask - `[slices, rows, columns]` mask the growth stays inside.
+ * @param shape - Its shape.
+ * @param queue - Work space of the mask's length, holding the sources first.
+ * @param count - How many sources `queue` holds.
+ * @returns How many voxels the queue held at the end (sources included).
+ */
+export function growLabels6(
+  labels: Uint8Array | Int32Array,
+  mask: Uint8Array,
+  shape: AxisTriple,
+  queue: Int32Array,
+  count: number,
+): number {
+  const [slices, rows, columns] = shape;
+  const size = rows * columns;
+  let head = 0;
+  let tail = count;
+  // The six neighbour tests are written out: this is the hot loop of every labelling.
+  while (head < tail) {
+    const n = queue[head++]!;
+    const label = labels[n]!;
+    const j = n % columns;
+    const rest = (n - j) / columns;
+    const i = rest % rows;
+    const k = (rest - i) / rows;
+    let m = n - 1;
+    if (j > 0 && mask[m] !== 0 && labels[m] === 0) {
+      labels[m] = label;
+      queue[tail++] = m;
+    }
+    m = n + 1;
+    if (j < columns - 1 && mask[m] !== 0 && labels[m] === 0) {
+      labels[m] = label;
+      queue[tail++] = m;
+    }
+    m = n - columns;
+    if (i > 0 && mask[m] !== 0 && labels[m] === 0) {
+      labels[m] = label;
+      queue[tail++] = m;
+    }
+    m = n + columns;
+    if (i < rows - 1 && mask[m] !== 0 && labels[m] === 0) {
+      labels[m] = label;
+      queue[tail++] = m;
+    }
+    m = n - size;
+    if (k > 0 && mask[m] !== 0 && labels[m] === 0) {
+      labels[m] = label;
+      queue[tail++] = m;
+    }
+    m = n + size;
+    if (k < slices - 1 && mask[m] !== 0 && labels[m] === 0) {
+      labels[m] = label;
+      queue[tail++] = m;
+    }
+  }
+  return tail;
 }
 
 /**

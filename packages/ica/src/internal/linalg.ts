@@ -437,56 +437,7 @@ function tridiagonalQl(z: Float64Array, n: number, diag: Float64Array, off: Floa
   }
   for (let i = 1; i < n; i++) off[i - 1] = off[i] as number;
   off[n - 1] = 0;
-  const maxSweeps = 60;
-  for (let l = 0; l < n; l++) {
-    let iterations = 0;
-    for (;;) {
-      let m = l;
-      for (; m < n - 1; m++) {
-        const dd = Math.abs(diag[m] as number) + Math.abs(diag[m + 1] as number);
-        if (Math.abs(off[m] as number) <= Number.EPSILON * dd) break;
-      }
-      if (m === l) break;
-      if (iterations++ === maxSweeps) throw new Error('symmetric eigensolver: QL did not converge');
-      let g = ((diag[l + 1] as number) - (diag[l] as number)) / (2 * (off[l] as number));
-      let r = Math.hypot(g, 1);
-      g = (diag[m] as number) - (diag[l] as number) + (off[l] as number) / (g + (g >= 0 ? r : -r));
-      let s = 1;
-      let c = 1;
-      let p = 0;
-      let i = m - 1;
-      for (; i >= l; i--) {
-        let f = s * (off[i] as number);
-        const b = c * (off[i] as number);
-        r = Math.hypot(f, g);
-        off[i + 1] = r;
-        if (r === 0) {
-          diag[i + 1] = (diag[i + 1] as number) - p;
-          off[m] = 0;
-          break;
-        }
-        s = f / r;
-        c = g / r;
-        g = (diag[i + 1] as number) - p;
-        r = ((diag[i] as number) - g) * s + 2 * c * b;
-        p = s * r;
-        diag[i + 1] = g + p;
-        g = c * r - b;
-        const ra = (i + 1) * n;
-        const rb = i * n;
-        for (let k = 0; k < n; k++) {
-          f = z[ra + k] as number;
-          const e = z[rb + k] as number;
-          z[ra + k] = s * e + c * f;
-          z[rb + k] = c * e - s * f;
-        }
-      }
-      if (r === 0 && i >= l) continue;
-      diag[l] = (diag[l] as number) - p;
-      off[l] = g;
-      off[m] = 0;
-    }
-  }
+  implicitQl(diag, off, z);
 }
 
 /**
@@ -619,52 +570,71 @@ function reduceToTridiagonal(
 
 // Eigenvalues of the tridiagonal matrix (diag, sub[i] between i and i+1) by implicit QL.
 function tridiagonalEigenvalues(diagIn: Float64Array, subIn: Float64Array): Float64Array {
-  const n = diagIn.length;
   const d = new Float64Array(diagIn);
   const e = new Float64Array(subIn);
-  e[n - 1] = 0;
+  e[d.length - 1] = 0;
+  implicitQl(d, e);
+  return d;
+}
+
+// Implicit QL with Wilkinson shifts on the tridiagonal matrix (diag, off[i] between i and i+1,
+// off[n-1] = 0), in place: diag ends as the eigenvalues. With z (row i holding column i of the
+// orthogonal transform so far), each rotation is applied to its rows, which then hold the
+// eigenvectors.
+function implicitQl(diag: Float64Array, off: Float64Array, z?: Float64Array): void {
+  const n = diag.length;
+  const maxSweeps = 60;
   for (let l = 0; l < n; l++) {
     let iterations = 0;
     for (;;) {
       let m = l;
       for (; m < n - 1; m++) {
-        const dd = Math.abs(d[m] as number) + Math.abs(d[m + 1] as number);
-        if (Math.abs(e[m] as number) <= Number.EPSILON * dd) break;
+        const dd = Math.abs(diag[m] as number) + Math.abs(diag[m + 1] as number);
+        if (Math.abs(off[m] as number) <= Number.EPSILON * dd) break;
       }
       if (m === l) break;
-      if (iterations++ === 60) throw new Error('symmetric eigensolver: QL did not converge');
-      let g = ((d[l + 1] as number) - (d[l] as number)) / (2 * (e[l] as number));
+      if (iterations++ === maxSweeps) throw new Error('symmetric eigensolver: QL did not converge');
+      let g = ((diag[l + 1] as number) - (diag[l] as number)) / (2 * (off[l] as number));
       let r = Math.hypot(g, 1);
-      g = (d[m] as number) - (d[l] as number) + (e[l] as number) / (g + (g >= 0 ? r : -r));
+      g = (diag[m] as number) - (diag[l] as number) + (off[l] as number) / (g + (g >= 0 ? r : -r));
       let s = 1;
       let c = 1;
       let p = 0;
       let i = m - 1;
       for (; i >= l; i--) {
-        const f = s * (e[i] as number);
-        const b = c * (e[i] as number);
+        const f = s * (off[i] as number);
+        const b = c * (off[i] as number);
         r = Math.hypot(f, g);
-        e[i + 1] = r;
+        off[i + 1] = r;
         if (r === 0) {
-          d[i + 1] = (d[i + 1] as number) - p;
-          e[m] = 0;
+          diag[i + 1] = (diag[i + 1] as number) - p;
+          off[m] = 0;
           break;
         }
         s = f / r;
         c = g / r;
-        g = (d[i + 1] as number) - p;
-        r = ((d[i] as number) - g) * s + 2 * c * b;
+        g = (diag[i + 1] as number) - p;
+        r = ((diag[i] as number) - g) * s + 2 * c * b;
         p = s * r;
-        d[i + 1] = g + p;
+        diag[i + 1] = g + p;
         g = c * r - b;
+        if (z !== undefined) {
+          const ra = (i + 1) * n;
+          const rb = i * n;
+          for (let k = 0; k < n; k++) {
+            const zf = z[ra + k] as number;
+            const ze = z[rb + k] as number;
+            z[ra + k] = s * ze + c * zf;
+            z[rb + k] = c * ze - s * zf;
+          }
+        }
       }
       if (r === 0 && i >= l) continue;
-      d[l] = (d[l] as number) - p;
-      e[l] = g;
-      e[m] = 0;
+      diag[l] = (diag[l] as number) - p;
+      off[l] = g;
+      off[m] = 0;
     }
   }
-  return d;
 }
 
 // One eigenvector of the tridiagonal matrix for eigenvalue `lambda`, written to y: three steps

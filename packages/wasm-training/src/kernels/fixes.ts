@@ -84,14 +84,11 @@ interface ReadWriteBackend {
   write(values: tf.backend_util.BackendValues, shape: number[], dtype: tf.DataType): tf.DataId;
 }
 
-/**
- * ResizeNearestNeighborGrad in plain JavaScript, for any backend that can read and write data:
- * scatters each output gradient to the input pixel the forward pass read it from. Replaces the
- * cpu kernel of tfjs 4.22, which indexes the output gradient with the input's batch stride (every
- * image after the first gets a wrong gradient), and the wasm kernel when `halfPixelCenters` is
- * set, which it ignores.
- */
-export const resizeNearestNeighborGradLoop: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+/** What both resize-gradient loops start from: shapes, the output gradient, the source maps. */
+function resizeGradSetup<T>(
+  { inputs, backend, attrs }: Parameters<tf.KernelFunc>[0],
+  source: (index: number, inSize: number, outSize: number, align: boolean, half: boolean) => T,
+) {
   const images = inputs.images!;
   const dy = inputs.dy!;
   const { alignCorners, halfPixelCenters } = attrs as unknown as {
@@ -101,14 +98,28 @@ export const resizeNearestNeighborGradLoop: tf.KernelFunc = ({ inputs, backend, 
   const io = backend as unknown as ReadWriteBackend;
   const [batch, inH, inW, channels] = images.shape as [number, number, number, number];
   const [, outH, outW] = dy.shape as [number, number, number, number];
-  const dyValues = io.readSync(dy.dataId) as Float32Array;
-  const dx = new Float32Array(batch * inH * inW * channels);
-  const rows = Array.from({ length: outH }, (_, r) =>
-    nearestSource(r, inH, outH, alignCorners, halfPixelCenters ?? false),
-  );
-  const columns = Array.from({ length: outW }, (_, c) =>
-    nearestSource(c, inW, outW, alignCorners, halfPixelCenters ?? false),
-  );
+  const half = halfPixelCenters ?? false;
+  return {
+    images,
+    io,
+    sizes: { batch, inH, inW, channels, outH, outW },
+    dyValues: io.readSync(dy.dataId) as Float32Array,
+    dx: new Float32Array(batch * inH * inW * channels),
+    rows: Array.from({ length: outH }, (_, r) => source(r, inH, outH, alignCorners, half)),
+    columns: Array.from({ length: outW }, (_, c) => source(c, inW, outW, alignCorners, half)),
+  };
+}
+
+/**
+ * ResizeNearestNeighborGrad in plain JavaScript, for any backend that can read and write data:
+ * scatters each output gradient to the input pixel the forward pass read it from. Replaces the
+ * cpu kernel of tfjs 4.22, which indexes the output gradient with the input's batch stride (every
+ * image after the first gets a wrong gradient), and the wasm kernel when `halfPixelCenters` is
+ * set, which it ignores.
+ */
+export const resizeNearestNeighborGradLoop: tf.KernelFunc = (args) => {
+  const { images, io, sizes, dyValues, dx, rows, columns } = resizeGradSetup(args, nearestSource);
+  const { batch, inH, inW, channels, outH, outW } = sizes;
   for (let b = 0; b < batch; b++) {
     for (let r = 0; r < outH; r++) {
       for (let c = 0; c < outW; c++) {
@@ -141,24 +152,9 @@ function bilinearSource(
  * weights. Used when `halfPixelCenters` is set, which the cpu and wasm kernels of tfjs 4.22
  * ignore.
  */
-export const resizeBilinearGradLoop: tf.KernelFunc = ({ inputs, backend, attrs }) => {
-  const images = inputs.images!;
-  const dy = inputs.dy!;
-  const { alignCorners, halfPixelCenters } = attrs as unknown as {
-    alignCorners: boolean;
-    halfPixelCenters?: boolean;
-  };
-  const io = backend as unknown as ReadWriteBackend;
-  const [batch, inH, inW, channels] = images.shape as [number, number, number, number];
-  const [, outH, outW] = dy.shape as [number, number, number, number];
-  const dyValues = io.readSync(dy.dataId) as Float32Array;
-  const dx = new Float32Array(batch * inH * inW * channels);
-  const rows = Array.from({ length: outH }, (_, r) =>
-    bilinearSource(r, inH, outH, alignCorners, halfPixelCenters ?? false),
-  );
-  const columns = Array.from({ length: outW }, (_, c) =>
-    bilinearSource(c, inW, outW, alignCorners, halfPixelCenters ?? false),
-  );
+export const resizeBilinearGradLoop: tf.KernelFunc = (args) => {
+  const { images, io, sizes, dyValues, dx, rows, columns } = resizeGradSetup(args, bilinearSource);
+  const { batch, inH, inW, channels, outH, outW } = sizes;
   const add = (offset: number, value: number) => {
     dx[offset] = dx[offset]! + value;
   };

@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 
 import {
   type BackendName,
+  type ClassVolume,
   DISEASE_PRESETS,
   LESION_CLASSES,
   VOLUMETRIC_FEATURE_NAMES,
@@ -24,11 +25,18 @@ import { writeFileAtomic } from '../files';
 import type { CliIo } from '../index';
 
 const USAGE = `Usage:
-  lesionenc demo [--out demo-output] [--matrix 128] [--slices 48] [--seed 7] [--backend auto] [--json]
+  lesionenc demo [--out demo-output] [--matrix 128] [--slices 48] [--seed 7] [--backend auto]
+                 [--json]
 
 Makes a synthetic chest CT with severe disease and pleural effusion, segments its lungs, runs the
 lesion encoder on every kept slice, measures the lesions, and writes the masks, an overlay PNG,
 the feature sequence and a report into --out.`;
+
+const f0 = (x: number) => x.toFixed(0);
+const f1 = (x: number) => x.toFixed(1);
+const sides = (c: ClassVolume) => `${f1(c.rightPercentOfLung)} / ${f1(c.leftPercentOfLung)}`;
+const describeDice = (scores: readonly { name: string; dice: number | null }[]) =>
+  scores.map((d) => `${d.name} ${d.dice?.toFixed(3) ?? '-'}`).join(', ');
 
 function ms(value: number): string {
   return value >= 100 ? value.toFixed(0) : value.toFixed(1);
@@ -96,10 +104,15 @@ export async function runDemo(args: string[], io: CliIo): Promise<number> {
   });
   const phantomMs = performance.now() - started;
   const truth = phantom.truth;
+  const grid = `${slices} x ${matrix} x ${matrix}`;
   say(
-    `\n1. synthetic chest CT ${slices} x ${matrix} x ${matrix} (severe, with effusion), ${ms(phantomMs)} ms\n` +
-      `   truth: lungs ${truth.lungMl.toFixed(0)} ml, ground-glass ${truth.groundGlass.volumeMl.toFixed(1)} ml, ` +
-      `consolidation ${truth.consolidation.volumeMl.toFixed(1)} ml, effusion ${truth.pleuralEffusion.volumeMl.toFixed(1)} ml`,
+    [
+      `\n1. synthetic chest CT ${grid} (severe, with effusion), ${ms(phantomMs)} ms`,
+      `   truth: lungs ${f0(truth.lungMl)} ml, ` +
+        `ground-glass ${f1(truth.groundGlass.volumeMl)} ml, ` +
+        `consolidation ${f1(truth.consolidation.volumeMl)} ml, ` +
+        `effusion ${f1(truth.pleuralEffusion.volumeMl)} ml`,
+    ].join('\n'),
   );
 
   // 2-3. The pipeline with its embedded defaults: the shipped lesion encoder when there is one.
@@ -117,8 +130,8 @@ export async function runDemo(args: string[], io: CliIo): Promise<number> {
   const lungDice = lungReport.aggregate.map((c) => ({ name: c.name, dice: c.meanDice }));
   say(
     `\n2. lung segmentation (weight-free), ${ms(scan.timingsMs.lungmask)} ms\n` +
-      `   right ${scan.lungs.rightLungVolumeMl.toFixed(0)} ml, left ${scan.lungs.leftLungVolumeMl.toFixed(0)} ml; ` +
-      `Dice against the truth: ${lungDice.map((d) => `${d.name} ${d.dice?.toFixed(3) ?? '-'}`).join(', ')}\n` +
+      `   right ${f0(scan.lungs.rightLungVolumeMl)} ml, left ${f0(scan.lungs.leftLungVolumeMl)} ml; ` +
+      `Dice against the truth: ${describeDice(lungDice)}\n` +
       `   ${scan.keptSlices.length} of ${slices} slices hold at least 3 mm2 of lung and are kept`,
   );
   const perSliceMs = scan.timingsMs.encoder / Math.max(1, scan.keptSlices.length);
@@ -127,13 +140,15 @@ export async function runDemo(args: string[], io: CliIo): Promise<number> {
   ]);
   const lesionDice = lesionReport.aggregate.map((c) => ({ name: c.name, dice: c.meanDice }));
   say(
-    `\n3. lesion encoder (EfficientNet-B0 U-Net, two worker threads), ${ms(perSliceMs)} ms per slice\n` +
+    `\n3. lesion encoder (EfficientNet-B0 U-Net, two worker threads), ` +
+      `${ms(perSliceMs)} ms per slice\n` +
       `   feature sequence [${scan.keptSlices.length}, ${scan.featureSize}]\n` +
       (trained
         ? `   weights: ${scan.models.lesionWeights}\n` +
-          `   lesion Dice against the truth: ${lesionDice.map((d) => `${d.name} ${d.dice?.toFixed(3) ?? '-'}`).join(', ')}`
-        : '   No trained lesion weights are installed: this network has its seeded initialisation, so\n' +
-          "   its lesion labels mean nothing; the volumetrics below use the phantom's true lesions."),
+          `   lesion Dice against the truth: ${describeDice(lesionDice)}`
+        : '   No trained lesion weights are installed: this network has its seeded\n' +
+          '   initialisation, so its lesion labels mean nothing; the volumetrics below use\n' +
+          "   the phantom's true lesions."),
   );
 
   // 4. Volumetrics: of the encoder's lesions, or of the true ones without trained weights.
@@ -145,12 +160,13 @@ export async function runDemo(args: string[], io: CliIo): Promise<number> {
       }
     : measureLesions(phantom.lesions.data, scan.lungs.labels);
   const v = measured.volumetrics;
+  const missing = scan.notes.filter((n) => n.startsWith('no ')).join('; ');
   say(
     `\n4. volumetrics (% of lung, right / left)${trained ? '' : ' of the true lesions'}\n` +
-      `   ground-glass ${v.groundGlass.rightPercentOfLung.toFixed(1)} / ${v.groundGlass.leftPercentOfLung.toFixed(1)}, ` +
-      `consolidation ${v.consolidation.rightPercentOfLung.toFixed(1)} / ${v.consolidation.leftPercentOfLung.toFixed(1)}, ` +
-      `effusion ${v.pleuralEffusion.volumeMl.toFixed(1)} ml, total lesion ${v.lesion.percentOfLung.toFixed(1)} %` +
-      `\n   severity and progression: ${scan.notes.filter((n) => n.startsWith('no ')).join('; ') || 'see report.json'}`,
+      `   ground-glass ${sides(v.groundGlass)}, consolidation ${sides(v.consolidation)}, ` +
+      `effusion ${f1(v.pleuralEffusion.volumeMl)} ml, ` +
+      `total lesion ${f1(v.lesion.percentOfLung)} %\n` +
+      `   severity and progression: ${missing || 'see report.json'}`,
   );
 
   // Files: masks on the scan's geometry, an overlay through the most diseased kept slice.
@@ -221,9 +237,9 @@ export async function runDemo(args: string[], io: CliIo): Promise<number> {
   }
   say(`\nWrote ${Object.values(files).join('\n      ')}`);
   say(
-    '\nNot shipped yet: the ICA model (fitted on training scans) and the severity and progression\n' +
-      'classifiers. With them (lesionenc assess --ica --severity --progression) the same pipeline\n' +
-      'gives the severity and progression probabilities.',
+    '\nNot shipped yet: the ICA model (fitted on training scans) and the severity and\n' +
+      'progression classifiers. With them (lesionenc assess --ica --severity --progression)\n' +
+      'the same pipeline gives the severity and progression probabilities.',
   );
   return 0;
 }

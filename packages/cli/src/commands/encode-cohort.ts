@@ -15,12 +15,14 @@ import { createProgressBar } from '../progress';
 
 const USAGE = `Usage:
   lesionenc encode-cohort <manifest.json|manifest.csv> --out dir [--weights dir | --generic]
-                          [--workers N] [--size 256] [--no-resume] [--backend auto|wasm|cpu] [--json]
+                          [--workers N] [--size 256] [--no-resume]
+                          [--backend auto|wasm|cpu] [--json]
 
 Writes features/<patient>__<scan>.npy ([kept slices, features], float32) and a record per scan,
 then volumetrics.csv and index.json. Scans already encoded in --out are skipped unless
---no-resume. --size is the network's input side in pixels when no weights folder fixes it. --generic uses an encoder that was never trained on lesions (the paper's generic
-baseline when no converted ImageNet weights are given with --weights).`;
+--no-resume. --size is the network's input side in pixels when no weights folder fixes it.
+--generic uses an encoder that was never trained on lesions (the paper's generic baseline when
+no converted ImageNet weights are given with --weights).`;
 
 /**
  * `lesionenc encode-cohort`.

@@ -125,16 +125,23 @@ export async function loadScanClassifier(
  */
 export async function findShippedLesionWeights(): Promise<string | undefined> {
   if (typeof process === 'undefined' || process.versions?.node === undefined) return undefined;
-  try {
-    const { createRequire } = await import('node:module');
-    const { dirname, join } = await import('node:path');
-    const { access } = await import('node:fs/promises');
-    const require = createRequire(join(process.cwd(), 'index.js'));
-    const root = dirname(require.resolve('@lesionenc/lesion-encoder/package.json'));
-    const folder = join(root, 'weights', 'default');
-    await access(join(folder, 'weights.json'));
-    return folder;
-  } catch {
-    return undefined;
+  const { createRequire } = await import('node:module');
+  const { dirname, join } = await import('node:path');
+  const { access } = await import('node:fs/promises');
+  const { fileURLToPath } = await import('node:url');
+  // Resolve from this module first (an installed @lesionenc/core finds its own dependency from
+  // any working directory), then from the working directory.
+  const here = typeof __filename === 'string' ? __filename : fileURLToPath(import.meta.url);
+  for (const base of [here, join(process.cwd(), 'index.js')]) {
+    try {
+      const require = createRequire(base);
+      const root = dirname(require.resolve('@lesionenc/lesion-encoder/package.json'));
+      const folder = join(root, 'weights', 'default');
+      await access(join(folder, 'weights.json'));
+      return folder;
+    } catch {
+      // not reachable from this base; try the next
+    }
   }
+  return undefined;
 }

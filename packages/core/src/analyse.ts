@@ -81,6 +81,12 @@ export interface AnalyseScanOptions extends LongTaskOptions {
   memoryBudgetBytes?: number;
   /** Band around the lungs where effusion counts, mm. @defaultValue 15 */
   pleuralMarginMm?: number;
+  /**
+   * Run the network's encoder only: the feature sequence without lesion labels, several times
+   * cheaper (for example for a generic encoder whose labels mean nothing). The lesion labels are
+   * then all background and the lesion volumetrics zero. @defaultValue false
+   */
+  featuresOnly?: boolean;
   /** Options of the lung segmentation (thresholds, the 3 mm² slice rule). */
   lungmask?: Omit<SegmentLungsOptions, 'onProgress' | 'signal'>;
 }
@@ -158,6 +164,7 @@ export async function analyseScan(
   const encodeProgress = subProgress(onProgress, 0.2, 0.95);
   const encoded = await encodeSlices(encoder, volume.geometry, kept, inputs, {
     memoryBudgetBytes,
+    featuresOnly: options.featuresOnly === true,
     signal,
     onSlices: (done) =>
       encodeProgress?.({

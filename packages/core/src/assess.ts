@@ -42,6 +42,12 @@ export interface LesionEncoderConfig {
   workers?: number;
   /** Bytes the activations of one forward batch may take. @defaultValue 512 MiB */
   memoryBudgetBytes?: number;
+  /**
+   * Run the network's encoder only: feature sequences without lesion labels (all background,
+   * lesion volumetrics zero), several times faster. For generic-encoder baselines, whose labels
+   * mean nothing. @defaultValue false
+   */
+  featuresOnly?: boolean;
 }
 
 /** Where each model of a {@link LesionEncoder} came from. */
@@ -51,6 +57,8 @@ export interface ModelProvenance {
   ica: boolean;
   severity: LoadedClassifier['kind'] | null;
   progression: LoadedClassifier['kind'] | null;
+  /** The encoder ran without its decoder: features only, no lesion labels. */
+  featuresOnly: boolean;
 }
 
 /** What {@link LesionEncoder.assess} returns. Plain data. */
@@ -160,6 +168,7 @@ export async function createLesionEncoder(
     ica: ica !== undefined,
     severity: severity?.kind ?? null,
     progression: progression?.kind ?? null,
+    featuresOnly: config.featuresOnly === true,
   });
   if (weightsPath === null) {
     log.warn('lesion encoder: no trained weights; its lesion labels and features are untrained');
@@ -169,10 +178,14 @@ export async function createLesionEncoder(
     const scan = await analyseScan(volume, {
       ...(unet !== undefined ? { unet } : { pool: pool! }),
       memoryBudgetBytes: config.memoryBudgetBytes ?? DEFAULT_ANALYSE_SCAN.memoryBudgetBytes,
+      featuresOnly: config.featuresOnly === true,
       signal: options.signal,
       onProgress: subProgress(options.onProgress, 0, 0.95),
     });
     const notes: string[] = [];
+    if (config.featuresOnly === true) {
+      notes.push('features only: the lesion decoder did not run, so there are no lesion labels');
+    }
     if (weightsPath === null) {
       notes.push('no trained lesion-encoder weights: lesion labels and features are untrained');
     }

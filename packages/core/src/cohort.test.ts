@@ -49,7 +49,7 @@ describe('encodeCohort', () => {
       expect(record.columns.hospital).toBe('A');
       expect([0, 1]).toContain(record.columns.severe);
     }
-    const table = readFileSync(first.volumetricsCsv, 'utf8').trim().split('\n');
+    const table = readFileSync(first.volumetricsCsv!, 'utf8').trim().split('\n');
     expect(table).toHaveLength(scanCount + 1);
     const header = table[0]!.split(',');
     expect(header.slice(0, 2)).toEqual(['patient', 'scan']);
@@ -64,6 +64,37 @@ describe('encodeCohort', () => {
     expect(again.encoded).toBe(0);
     expect(again.skipped).toBe(scanCount);
     expect(again.records).toEqual(JSON.parse(JSON.stringify(first.records)));
+  });
+
+  it('encodes features only for a features-only encoder, without a volumetrics table', async () => {
+    const featuresOnly = await createLesionEncoder({
+      lesionWeights: null,
+      featuresOnly: true,
+      unet: { inputSizePx: [64, 64], dropConnectRate: 0 },
+    });
+    try {
+      const full = await encodeCohort(manifest, { encoder, outDir: join(directory, 'full') });
+      const out = join(directory, 'features-only');
+      const result = await encodeCohort(manifest, { encoder: featuresOnly, outDir: out });
+      expect(result.encoded).toBe(scanCount);
+      expect(result.volumetricsCsv).toBeNull();
+      expect(() => readFileSync(join(out, 'volumetrics.csv'))).toThrow();
+      const index = JSON.parse(readFileSync(result.index, 'utf8')) as { featuresOnly: boolean };
+      expect(index.featuresOnly).toBe(true);
+      const fullRecord = full.records[0]!;
+      const record = result.records[0]!;
+      expect(record.keptSlices).toEqual(fullRecord.keptSlices);
+      expect(record.volumetrics.lesion.volumeMl).toBe(0);
+      const a = await readNpy(join(out, record.features));
+      const b = await readNpy(join(directory, 'full', fullRecord.features));
+      let worst = 0;
+      for (let i = 0; i < a.data.length; i++) {
+        worst = Math.max(worst, Math.abs(Number(a.data[i]) - Number(b.data[i])));
+      }
+      expect(worst).toBeLessThan(1e-5);
+    } finally {
+      await featuresOnly.dispose();
+    }
   });
 
   it('reports a damaged scan and goes on with the others', async () => {

@@ -62,7 +62,8 @@ export interface EncodeCohortResult {
   /** Scans that could not be encoded, with the reason; the others are complete. */
   readonly failed: readonly { patient: string; scan: string; code: string; message: string }[];
   readonly records: readonly EncodedScanRecord[];
-  readonly volumetricsCsv: string;
+  /** The volumetrics table, or null for a features-only encoder (it has no lesion labels). */
+  readonly volumetricsCsv: string | null;
   readonly index: string;
 }
 
@@ -332,12 +333,13 @@ export async function encodeCohort(
     });
   }
 
-  const volumetricsCsv = join(options.outDir, 'volumetrics.csv');
+  const featuresOnly = options.encoder.models.featuresOnly;
+  const volumetricsCsv = featuresOnly ? null : join(options.outDir, 'volumetrics.csv');
   const indexPath = join(options.outDir, 'index.json');
-  await writeAtomic(volumetricsCsv, volumetricsTable(records));
+  if (volumetricsCsv !== null) await writeAtomic(volumetricsCsv, volumetricsTable(records));
   await writeAtomic(
     indexPath,
-    `${JSON.stringify({ manifest: manifestPath, scans: records }, null, 1)}\n`,
+    `${JSON.stringify({ manifest: manifestPath, featuresOnly, scans: records }, null, 1)}\n`,
   );
   return { encoded, skipped, failed, records, volumetricsCsv, index: indexPath };
 }

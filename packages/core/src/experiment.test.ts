@@ -1,6 +1,6 @@
 // The experiment runner on small encoded cohorts made in code, where severity shows in both the
 // slice features and the volumetrics, and conversion in the slice features only.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -93,5 +93,17 @@ describe('runExperiment', () => {
     } catch (error) {
       expect(isLesionEncError(error) && error.code).toBe('FILE_NOT_FOUND');
     }
+    // A features-only encoding has no lesion labels, so it cannot stand for the lesion encoder.
+    const featuresOnly = join(directory, 'B', 'features-only.json');
+    const index = JSON.parse(readFileSync(test, 'utf8')) as Record<string, unknown>;
+    writeFileSync(featuresOnly, JSON.stringify({ ...index, featuresOnly: true }));
+    const refused = await runExperiment({
+      trainIndex: train,
+      testIndex: featuresOnly,
+      tasks: ['severity'],
+      outDir: join(directory, 'refused'),
+    }).catch((error: unknown) => error);
+    expect(isLesionEncError(refused) && refused.code).toBe('INVALID_ARGUMENT');
+    expect((refused as Error).message).toMatch(/features-only/);
   });
 });

@@ -94,12 +94,14 @@ interface Scan {
   volumetric: readonly number[];
 }
 
-async function readIndex(path: string): Promise<{ records: EncodedScanRecord[]; root: string }> {
+async function readIndex(
+  path: string,
+): Promise<{ records: EncodedScanRecord[]; root: string; featuresOnly: boolean }> {
   const { readFile } = await import('node:fs/promises');
   const { dirname } = await import('node:path');
-  let parsed: { scans?: EncodedScanRecord[] };
+  let parsed: { scans?: EncodedScanRecord[]; featuresOnly?: boolean };
   try {
-    parsed = JSON.parse(await readFile(path, 'utf8')) as { scans?: EncodedScanRecord[] };
+    parsed = JSON.parse(await readFile(path, 'utf8')) as typeof parsed;
   } catch (cause) {
     throw new LesionEncError(
       'FILE_NOT_FOUND',
@@ -115,7 +117,7 @@ async function readIndex(path: string): Promise<{ records: EncodedScanRecord[]; 
       file: path,
     });
   }
-  return { records: parsed.scans, root: dirname(path) };
+  return { records: parsed.scans, root: dirname(path), featuresOnly: parsed.featuresOnly === true };
 }
 
 // The scans of a task with their labels: every scan for severity; for progression the scans of
@@ -125,9 +127,17 @@ async function loadTask(
   task: ExperimentTask,
   severityColumn: string,
   progressionColumn: string,
+  needsLesions: boolean,
 ): Promise<Scan[]> {
   const { join } = await import('node:path');
-  const { records, root } = await readIndex(path);
+  const { records, root, featuresOnly } = await readIndex(path);
+  if (needsLesions && featuresOnly) {
+    throw new LesionEncError(
+      'INVALID_ARGUMENT',
+      'encoded cohort: expected lesion-encoder features with lesion labels (BS_Volumetric needs them), got a features-only encoding',
+      { file: path },
+    );
+  }
   const scans: Scan[] = [];
   for (const r of records) {
     const severe = Number(r.columns[severityColumn]);
@@ -272,13 +282,13 @@ export async function runExperiment(
   const totalSteps = tasks.length * methods.length;
 
   for (const task of tasks) {
-    const train = await loadTask(config.trainIndex, task, severityColumn, progressionColumn);
-    const test = await loadTask(config.testIndex, task, severityColumn, progressionColumn);
+    const train = await loadTask(config.trainIndex, task, severityColumn, progressionColumn, true);
+    const test = await loadTask(config.testIndex, task, severityColumn, progressionColumn, true);
     const genericTrain = generic
-      ? await loadTask(config.genericTrainIndex!, task, severityColumn, progressionColumn)
+      ? await loadTask(config.genericTrainIndex!, task, severityColumn, progressionColumn, false)
       : [];
     const genericTest = generic
-      ? await loadTask(config.genericTestIndex!, task, severityColumn, progressionColumn)
+      ? await loadTask(config.genericTestIndex!, task, severityColumn, progressionColumn, false)
       : [];
     const predictions: { name: ExperimentMethod; labels: number[]; scores: number[] }[] = [];
     for (const method of methods) {

@@ -48,6 +48,28 @@ describe('createLesionEncoderPool', () => {
     expect(done.at(-1)).toBe(count);
   });
 
+  it('gives the same features without the decoder, on one thread and over the workers', async () => {
+    const count = 5;
+    const images = new Float32Array(count * 64 * 64);
+    for (let i = 0; i < images.length; i++) images[i] = ((i * 104729) % 997) / 997;
+    const options = { outputSizePx: [64, 64] as [number, number], batchSize: 2 };
+    const full = await encodeSliceImages(unet, images, count, options);
+    const single = await encodeSliceImages(unet, images, count, { ...options, featuresOnly: true });
+    const parallel = await pool.encode(images, count, { ...options, featuresOnly: true });
+    // The full pass labels some pixels as lesion; the features-only pass labels none.
+    expect(full.labels.some((v) => v !== 0)).toBe(true);
+    expect(single.labels.every((v) => v === 0)).toBe(true);
+    expect(parallel.labels.every((v) => v === 0)).toBe(true);
+    for (const other of [single, parallel]) {
+      expect(other.features).toHaveLength(full.features.length);
+      let worst = 0;
+      for (let i = 0; i < full.features.length; i++) {
+        worst = Math.max(worst, Math.abs(other.features[i]! - full.features[i]!));
+      }
+      expect(worst).toBeLessThan(FEATURE_TOLERANCE);
+    }
+  });
+
   it('runs analyseScan with the same result as one thread', async () => {
     const phantom = createChestPhantom({
       seed: 11,

@@ -27,6 +27,8 @@ export interface PoolEncodeOptions {
   outputSizePx: readonly [number, number];
   /** Slices per forward pass in a worker, and per message. */
   batchSize: number;
+  /** Encoder only: features without lesion labels (zeros). @defaultValue false */
+  featuresOnly?: boolean;
   signal?: AbortSignal;
   onSlices?: (done: number) => void;
 }
@@ -225,6 +227,7 @@ export async function createLesionEncoderPool(
               count: n,
               outputSizePx: [rows, columns],
               batchSize: options.batchSize,
+              featuresOnly: options.featuresOnly === true,
             },
             [part.buffer],
           );

@@ -2,8 +2,13 @@
 // feature vector per slice, from the same forward pass, in batches.
 import { LesionEncError } from '@lesionenc/base';
 import * as tf from '@tensorflow/tfjs-core';
+import {
+  type LayersModel,
+  type SymbolicTensor,
+  model as layersModel,
+} from '@tensorflow/tfjs-layers';
 
-import type { LesionUnet } from './unet';
+import { FEATURE_OUTPUT_LAYER, type LesionUnet } from './unet';
 
 /** Options of {@link encodeSliceImages}. */
 export interface EncodeSliceImagesOptions {
@@ -13,15 +18,43 @@ export interface EncodeSliceImagesOptions {
   batchSize: number;
   /** Called after each batch with the slices done so far. */
   onSlices?: (done: number) => void;
+  /**
+   * Run the encoder only (no decoder): features without lesion labels, several times cheaper.
+   * `labels` then holds zeros (background). @defaultValue false
+   */
+  featuresOnly?: boolean;
 }
 
 /** What {@link encodeSliceImages} returns. Plain arrays, owned by the caller. */
 export interface EncodedSliceImages {
-  /** `[count, outputRows, outputColumns]` class indices. */
+  /** `[count, outputRows, outputColumns]` class indices (zeros with `featuresOnly`). */
   labels: Uint8Array;
   /** `[count, featureSize]`, row-major. */
   features: Float32Array;
   featureSize: number;
+}
+
+// The encoder half of each U-Net as a model of its own: same layers and weights, one output.
+const featureModels = new WeakMap<LayersModel, LayersModel>();
+
+/**
+ * The U-Net's feature output as a model of its own that skips the decoder. It shares the U-Net's
+ * layers and weights (nothing to dispose separately) and is made once per network.
+ *
+ * @param unet - The lesion U-Net.
+ * @returns A model from the U-Net's input to its pooled bottleneck features.
+ */
+export function featureModelOf(unet: LesionUnet): LayersModel {
+  let model = featureModels.get(unet.model);
+  if (model === undefined) {
+    model = layersModel({
+      inputs: unet.model.inputs,
+      outputs: unet.model.getLayer(FEATURE_OUTPUT_LAYER).output as SymbolicTensor,
+      name: `${unet.model.name}_features`,
+    });
+    featureModels.set(unet.model, model);
+  }
+  return model;
 }
 
 /**
@@ -70,6 +103,28 @@ export async function encodeSliceImages(
   const plane = rows * columns;
   const labels = new Uint8Array(count * plane);
   const features = new Float32Array(count * featureSize);
+  if (options.featuresOnly === true) {
+    const model = featureModelOf(unet);
+    for (let start = 0; start < count; start += options.batchSize) {
+      const n = Math.min(options.batchSize, count - start);
+      const feats = tf.tidy(() => {
+        const grey = tf.tensor4d(images.subarray(start * netPlane, (start + n) * netPlane), [
+          n,
+          netRows,
+          netColumns,
+          1,
+        ]);
+        return model.predict(channels === 3 ? tf.tile(grey, [1, 1, 1, 3]) : grey) as tf.Tensor;
+      });
+      try {
+        features.set((await feats.data()) as Float32Array, start * featureSize);
+      } finally {
+        feats.dispose();
+      }
+      options.onSlices?.(start + n);
+    }
+    return { labels, features, featureSize };
+  }
 
   for (let start = 0; start < count; start += options.batchSize) {
     const n = Math.min(options.batchSize, count - start);

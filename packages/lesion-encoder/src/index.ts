@@ -81,4 +81,5 @@ export {
   type EncodeSliceImagesOptions,
   type EncodedSliceImages,
   encodeSliceImages,
+  featureModelOf,
 } from './encode';

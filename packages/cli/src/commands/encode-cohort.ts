@@ -15,14 +15,16 @@ import { createProgressBar } from '../progress';
 
 const USAGE = `Usage:
   lesionenc encode-cohort <manifest.json|manifest.csv> --out dir [--weights dir | --generic]
-                          [--workers N] [--size 256] [--no-resume]
+                          [--features-only] [--workers N] [--size 256] [--no-resume]
                           [--backend auto|wasm|cpu] [--json]
 
 Writes features/<patient>__<scan>.npy ([kept slices, features], float32) and a record per scan,
 then volumetrics.csv and index.json. Scans already encoded in --out are skipped unless
 --no-resume. --size is the network's input side in pixels when no weights folder fixes it.
 --generic uses an encoder that was never trained on lesions (the paper's generic baseline when
-no converted ImageNet weights are given with --weights).`;
+no converted ImageNet weights are given with --weights) and implies --features-only: the
+encoder runs without its decoder, several times faster, and no lesion labels or volumetrics.csv
+are made.`;
 
 /**
  * `lesionenc encode-cohort`.
@@ -46,6 +48,7 @@ export async function runEncodeCohort(
         out: { type: 'string' },
         weights: { type: 'string' },
         generic: { type: 'boolean', default: false },
+        'features-only': { type: 'boolean', default: false },
         workers: { type: 'string', default: '1' },
         size: { type: 'string', default: '256' },
         'no-resume': { type: 'boolean', default: false },
@@ -87,6 +90,7 @@ export async function runEncodeCohort(
     const backend = await initBackend({ backend: values.backend as BackendName });
     const encoder = await createLesionEncoder({
       lesionWeights: values.generic ? null : (values.weights ?? 'shipped'),
+      featuresOnly: values.generic || values['features-only'],
       workers,
       unet: { inputSizePx: [size, size] },
     });
@@ -106,6 +110,7 @@ export async function runEncodeCohort(
         encoded: result.encoded,
         skipped: result.skipped,
         failed: result.failed,
+        featuresOnly: encoder.models.featuresOnly,
         volumetricsCsv: result.volumetricsCsv,
         index: result.index,
       };
@@ -113,7 +118,7 @@ export async function runEncodeCohort(
       else {
         io.out(
           `encoded ${result.encoded}, skipped ${result.skipped} (done before), failed ${result.failed.length}; ` +
-            `wrote ${result.volumetricsCsv} and ${result.index}`,
+            `wrote ${result.volumetricsCsv === null ? '' : `${result.volumetricsCsv} and `}${result.index}`,
         );
         for (const f of result.failed)
           io.err(`failed: ${f.patient}/${f.scan}: ${f.message} [${f.code}]`);

@@ -143,6 +143,8 @@ export async function runExperimentCommand(
         ] as const)) {
       const encoder = await createLesionEncoder({
         lesionWeights: weights,
+        // The generic baselines use features only: the decoder's labels would mean nothing.
+        featuresOnly: kind === 'generic',
         workers: numbers.workers,
         unet: { inputSizePx: [numbers.size, numbers.size] },
       });

@@ -89,7 +89,12 @@ export async function encodeSlices(
   geometry: VolumeGeometry,
   kept: readonly number[],
   inputs: Float32Array,
-  options: { memoryBudgetBytes: number; signal?: AbortSignal; onSlices?: (done: number) => void },
+  options: {
+    memoryBudgetBytes: number;
+    featuresOnly?: boolean;
+    signal?: AbortSignal;
+    onSlices?: (done: number) => void;
+  },
 ): Promise<EncodedSlices> {
   const [slices, rows, columns] = geometry.shape;
   const config = 'unet' in encoder ? encoder.unet.config : encoder.pool.config;
@@ -106,6 +111,7 @@ export async function encodeSlices(
       ? await encodeSliceImages(encoder.unet, inputs, kept.length, {
           outputSizePx: [rows, columns],
           batchSize,
+          featuresOnly: options.featuresOnly === true,
           onSlices: (done) => {
             throwIfAborted(options.signal, 'encode slices');
             options.onSlices?.(done);
@@ -114,6 +120,7 @@ export async function encodeSlices(
       : await encoder.pool.encode(inputs, kept.length, {
           outputSizePx: [rows, columns],
           batchSize,
+          featuresOnly: options.featuresOnly === true,
           signal: options.signal,
           onSlices: options.onSlices,
         });

@@ -17,6 +17,7 @@ export type PoolRequest =
       count: number;
       outputSizePx: [number, number];
       batchSize: number;
+      featuresOnly: boolean;
     }
   | { type: 'close' };
 

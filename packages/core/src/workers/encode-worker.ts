@@ -41,6 +41,7 @@ async function start(): Promise<void> {
     encodeSliceImages(unet, request.images, request.count, {
       outputSizePx: request.outputSizePx,
       batchSize: request.batchSize,
+      featuresOnly: request.featuresOnly,
     })
       .then((result) =>
         send({ type: 'result', id: request.id, labels: result.labels, features: result.features }, [

@@ -2,13 +2,17 @@
 // slice features and the volumetrics, and conversion in the slice features only.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 import { isLesionEncError } from '@lesionenc/base';
+import { transformIca } from '@lesionenc/ica';
+import { readNpy } from '@lesionenc/io';
+import { aggregateByPatient, rocAuc } from '@lesionenc/metrics';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { initBackend } from './backend';
 import { runExperiment } from './experiment';
+import { loadIcaModel, loadScanClassifier } from './internal/models';
 import { writeEncodedCohort } from './testing/encoded-cohort';
 
 const directory = mkdtempSync(join(tmpdir(), 'lesionenc-experiment-'));
@@ -38,6 +42,7 @@ describe('runExperiment', () => {
       epochs: 40,
       bootstrap: 200,
       outDir: out,
+      modelsDir: join(out, 'models'),
     });
     for (const task of ['severity', 'progression'] as const) {
       const methods = Object.keys(result[task]!).sort();
@@ -69,6 +74,57 @@ describe('runExperiment', () => {
     expect(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'))).toEqual(
       JSON.parse(JSON.stringify(result)),
     );
+
+    // The saved models: the shared ICA and each task's LE_RNN, which scores the test scans as
+    // the experiment did (same patient-level AUC).
+    const models = join(out, 'models');
+    const described = JSON.parse(readFileSync(join(models, 'models.json'), 'utf8')) as {
+      tasks: Record<string, { method: string; test: { auc: number } }>;
+    };
+    const ica = await loadIcaModel(join(models, 'ica.json'));
+    expect(ica.nComponents).toBe(4);
+    for (const task of ['severity', 'progression'] as const) {
+      expect(described.tasks[task]!.method).toBe('LE_RNN');
+      expect(described.tasks[task]!.test.auc).toBe(result[task]!.LE_RNN!.auc);
+      const classifier = await loadScanClassifier(join(models, task));
+      expect(classifier.kind).toBe('rnn');
+      const index = JSON.parse(readFileSync(test, 'utf8')) as {
+        scans: {
+          patient: string;
+          features: string;
+          featureSize: number;
+          keptSlices: number[];
+          columns: Record<string, number>;
+        }[];
+      };
+      const labels: number[] = [];
+      const scores: number[] = [];
+      const patients: string[] = [];
+      for (const scan of index.scans) {
+        if (task === 'progression' && scan.columns.severe === 1) continue;
+        const features = await readNpy(join(dirname(test), scan.features));
+        const steps = scan.keptSlices.length;
+        const reduced = transformIca(ica, {
+          rows: steps,
+          cols: scan.featureSize,
+          data: Float32Array.from(features.data as ArrayLike<number>),
+        });
+        if (classifier.kind === 'volumetric') throw new Error('expected a sequence classifier');
+        const [p] = await classifier.classifier.predict({
+          features: Float32Array.from(reduced.data),
+          shape: [1, steps, ica.nComponents],
+        });
+        labels.push(task === 'severity' ? scan.columns.severe! : scan.columns.converter!);
+        scores.push(p!);
+        patients.push(scan.patient);
+      }
+      const perPatient = aggregateByPatient(labels, scores, patients);
+      expect(rocAuc(perPatient.labels, perPatient.scores)).toBeCloseTo(
+        result[task]!.LE_RNN!.auc,
+        3,
+      );
+      classifier.classifier.dispose();
+    }
   });
 
   it('leaves out the generic methods without generic features, and rejects a bad index', async () => {

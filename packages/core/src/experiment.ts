@@ -7,7 +7,7 @@ import {
   isLesionEncError,
   subProgress,
 } from '@lesionenc/base';
-import { type FastIcaModel, fitFastIca, transformIca } from '@lesionenc/ica';
+import { type FastIcaModel, fitFastIca, icaModelToJson, transformIca } from '@lesionenc/ica';
 import { readNpy } from '@lesionenc/io';
 import {
   type MetricsReport,
@@ -27,6 +27,7 @@ import {
   createSequenceClassifier,
   fitLogisticRegression,
   predictLogisticRegression,
+  saveSequenceClassifier,
   trainSequenceClassifier,
 } from '@lesionenc/sequence-classifier';
 
@@ -64,6 +65,12 @@ export interface ExperimentConfig {
   progressionColumn?: string;
   /** Report folder. */
   outDir: string;
+  /**
+   * When set, the lesion-encoder models trained here are saved in this folder for
+   * `createLesionEncoder`: `ica.json` (fitted on every training slice) and, per task, the LE_RNN
+   * classifier in `<task>/`, with `models.json` describing how they were made.
+   */
+  modelsDir?: string;
 }
 
 /** One method's result on one task, as the CLI prints it. */
@@ -196,12 +203,13 @@ function sequences(scans: readonly Scan[], ica: FastIcaModel) {
 
 async function sequenceScores(
   kind: SequenceModelKind,
+  ica: FastIcaModel,
   train: readonly Scan[],
   test: readonly Scan[],
-  config: Required<Pick<ExperimentConfig, 'icaComponents' | 'epochs' | 'seed'>>,
+  config: Required<Pick<ExperimentConfig, 'epochs' | 'seed'>>,
   options: LongTaskOptions,
-): Promise<Float32Array> {
-  const ica = fitIca(train, config.icaComponents, config.seed);
+  saveTo?: string,
+): Promise<{ scores: Float32Array; bestEpoch: number }> {
   const trainBatch = sequences(train, ica);
   const classifier = createSequenceClassifier({
     kind,
@@ -209,13 +217,14 @@ async function sequenceScores(
     seed: config.seed,
   });
   try {
-    await trainSequenceClassifier(
+    const trained = await trainSequenceClassifier(
       classifier,
       { ...trainBatch, labels: train.map((s) => s.label) },
       { epochs: config.epochs, seed: config.seed },
       options,
     );
-    return await classifier.predict(sequences(test, ica));
+    if (saveTo !== undefined) await saveSequenceClassifier(classifier, saveTo, trained.log);
+    return { scores: await classifier.predict(sequences(test, ica)), bestEpoch: trained.bestEpoch };
   } finally {
     classifier.dispose();
   }
@@ -281,6 +290,24 @@ export async function runExperiment(
   let step = 0;
   const totalSteps = tasks.length * methods.length;
 
+  // One ICA per feature set, fitted on every slice of the training hospital (both tasks share it,
+  // as one pipeline reduces the features once for both classifiers).
+  const icaOf = async (index: string, needsLesions: boolean) =>
+    fitIca(
+      await loadTask(index, 'severity', severityColumn, progressionColumn, needsLesions),
+      settings.icaComponents,
+      settings.seed,
+    );
+  const leIca = await icaOf(config.trainIndex, true);
+  const genericIca = generic ? await icaOf(config.genericTrainIndex!, false) : undefined;
+  const saved: Record<string, unknown> = {};
+  if (config.modelsDir !== undefined) {
+    await mkdir(config.modelsDir, { recursive: true });
+    const icaPath = join(config.modelsDir, 'ica.json');
+    await writeFile(`${icaPath}.tmp-${process.pid}`, JSON.stringify(icaModelToJson(leIca)));
+    await rename(`${icaPath}.tmp-${process.pid}`, icaPath);
+  }
+
   for (const task of tasks) {
     const train = await loadTask(config.trainIndex, task, severityColumn, progressionColumn, true);
     const test = await loadTask(config.testIndex, task, severityColumn, progressionColumn, true);
@@ -301,16 +328,33 @@ export async function runExperiment(
       log.info(
         `${task}: ${method} on ${trainSet.length} training and ${testSet.length} test scans`,
       );
-      const scores =
-        method === 'BS_Volumetric'
-          ? volumetricScores(trainSet, testSet)
-          : await sequenceScores(
-              method.endsWith('RNN') ? 'rnn' : 'pooling',
-              trainSet,
-              testSet,
-              settings,
-              sub,
-            );
+      const saveTo =
+        config.modelsDir !== undefined && method === 'LE_RNN'
+          ? join(config.modelsDir, task)
+          : undefined;
+      let scores: Float32Array | Float64Array;
+      if (method === 'BS_Volumetric') scores = volumetricScores(trainSet, testSet);
+      else {
+        const trained = await sequenceScores(
+          method.endsWith('RNN') ? 'rnn' : 'pooling',
+          method.startsWith('BS_') ? genericIca! : leIca,
+          trainSet,
+          testSet,
+          settings,
+          sub,
+          saveTo,
+        );
+        scores = trained.scores;
+        if (saveTo !== undefined) {
+          saved[task] = {
+            folder: task,
+            method,
+            trainingScans: trainSet.length,
+            trainingPositives: trainSet.filter((s) => s.label === 1).length,
+            bestEpoch: trained.bestEpoch,
+          };
+        }
+      }
       const patients = aggregateByPatient(
         testSet.map((s) => s.label),
         Array.from(scores),
@@ -374,7 +418,29 @@ export async function runExperiment(
       };
     }
     result[task] = taskResult;
+    if (saved[task] !== undefined) {
+      const le = taskResult.LE_RNN!;
+      saved[task] = {
+        ...(saved[task] as object),
+        test: { auc: le.auc, ci95: le.ci95, patients: le.patients, positives: le.positives },
+      };
+    }
     sections.push(`## ${task}\n\n${metricsReportToMarkdown(report)}\n\n![ROC](${task}-roc.svg)\n`);
+  }
+  if (config.modelsDir !== undefined) {
+    const describe = {
+      format: 'lesionenc-models',
+      version: 1,
+      trainIndex: config.trainIndex,
+      testIndex: config.testIndex,
+      ica: { file: 'ica.json', components: leIca.nComponents, seed: settings.seed },
+      epochs: settings.epochs,
+      seed: settings.seed,
+      tasks: saved,
+    };
+    const path = join(config.modelsDir, 'models.json');
+    await writeFile(`${path}.tmp-${process.pid}`, `${JSON.stringify(describe, null, 2)}\n`);
+    await rename(`${path}.tmp-${process.pid}`, path);
   }
   await write('results.json', `${JSON.stringify(result, null, 2)}\n`);
   await write('results.md', `# LesionEncoder experiment\n\n${sections.join('\n')}`);

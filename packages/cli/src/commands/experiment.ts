@@ -24,6 +24,7 @@ const USAGE = `Usage:
                        [--size 256] [--workers N] [--epochs 100] [--components 64]
                        [--bootstrap 1000] [--seed 0] [--backend auto|wasm|cpu] [--json]
                        [--generic-train index.json --generic-test index.json]
+                       [--save-models dir]
 
 Encodes both cohorts (resumable, under <out>/encoded) with the lesion encoder (--weights, or the
 shipped weights) and with a generic encoder (--generic-weights, for example converted ImageNet
@@ -31,7 +32,9 @@ weights; otherwise an encoder never trained on lesions, as the report says), the
 BS_Volumetric, BS_Pooling, BS_RNN, LE_Pooling and LE_RNN on --train and evaluates them per
 patient on --test. Writes per-task reports (JSON, Markdown, HTML, ROC SVG) and results.json.
 Cohorts already encoded (the index.json of encode-cohort) are used as they are; then the generic
-baselines need --generic-train and --generic-test, and are left out without them.`;
+baselines need --generic-train and --generic-test, and are left out without them.
+--save-models keeps the lesion-encoder models trained on --train for \`assess\`: ica.json, and
+severity/ and progression/ (LE_RNN), with models.json saying how they were made.`;
 
 // An encoded cohort (encode-cohort's index.json) rather than a manifest to encode.
 async function isEncodedIndex(path: string): Promise<boolean> {
@@ -79,6 +82,7 @@ export async function runExperimentCommand(
         seed: { type: 'string', default: '0' },
         backend: { type: 'string', default: 'auto' },
         json: { type: 'boolean', default: false },
+        'save-models': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -194,6 +198,7 @@ export async function runExperimentCommand(
         bootstrap: numbers.bootstrap,
         seed: numbers.seed,
         outDir: values.out!,
+        ...(values['save-models'] === undefined ? {} : { modelsDir: values['save-models'] }),
       },
       { onProgress: bar.onProgress },
     );

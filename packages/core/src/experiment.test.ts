@@ -123,7 +123,7 @@ describe('runExperiment', () => {
         result[task]!.LE_RNN!.auc,
         3,
       );
-      classifier.classifier.dispose();
+      if (classifier.kind !== 'volumetric') classifier.classifier.dispose();
     }
   });
 

@@ -13,6 +13,7 @@ import { runIca } from './commands/ica';
 import { runInfo } from './commands/info';
 import { runMetrics } from './commands/metrics';
 import { runEncode, runSegment } from './commands/segment';
+import { runSynthCohort } from './commands/synth-cohort';
 
 /** Where a command writes; tests pass their own. */
 export interface CliIo {
@@ -53,6 +54,10 @@ const COMMANDS: Readonly<Record<string, { run: Command; summary: string }>> = Ob
   experiment: {
     run: (args, io) => runExperimentCommand(args, io),
     summary: "the paper's experiment: two cohorts, five methods, reports per task",
+  },
+  'synth-cohort': {
+    run: (args, io) => runSynthCohort(args, io),
+    summary: 'a synthetic hospital cohort: phantom scans, masks, labels and a manifest',
   },
   metrics: {
     run: runMetrics,

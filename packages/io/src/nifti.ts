@@ -385,7 +385,8 @@ export function encodeNifti(
     writeHeader2(view, out, { dim, pixdim, srow, quatern, datatype: info, description });
   }
   writeElements(view, dataOffset, image.data, datatype);
-  return options.gzip === true ? gzipSync(out, { level: 6 }) : out;
+  // mtime 0: the same image gives the same bytes (reproducible files, stable checksums).
+  return options.gzip === true ? gzipSync(out, { level: 6, mtime: 0 }) : out;
 }
 
 interface HeaderValues {

@@ -34,10 +34,17 @@ describe('lesionenc encode-cohort', () => {
       false,
     );
     expect(code).toBe(0);
-    const summary = JSON.parse(text.join('')) as { encoded: number; weights: string | null };
+    const summary = JSON.parse(text.join('')) as {
+      encoded: number;
+      weights: string | null;
+      featuresOnly: boolean;
+    };
     expect(summary.encoded).toBe(scans);
     expect(summary.weights).toBeNull();
-    expect(existsSync(join(out, 'volumetrics.csv'))).toBe(true);
+    // The generic encoder runs without its decoder: features, no lesion volumetrics.
+    expect(summary.featuresOnly).toBe(true);
+    expect(existsSync(join(out, 'index.json'))).toBe(true);
+    expect(existsSync(join(out, 'volumetrics.csv'))).toBe(false);
     expect(err.join('')).toMatch(/encode-cohort \[#{30}\] 100%/);
   });
 

@@ -11,7 +11,12 @@ const alias = Object.fromEntries(
 export default defineConfig({
   resolve: { alias },
   test: {
-    include: ['packages/*/src/**/*.test.ts'],
+    include: [
+      'packages/*/src/**/*.test.ts',
+      'examples/notebooks/*.test.ts',
+      'examples/severity-study/*.test.ts',
+      'examples/custom-lesion-task/*.test.ts',
+    ],
     passWithNoTests: false,
     testTimeout: 120_000,
     hookTimeout: 120_000,

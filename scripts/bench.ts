@@ -116,6 +116,14 @@ function toMarkdown(results: Result[], info: ReturnType<typeof machine>): string
   return `${lines.join('\n')}\n`;
 }
 
+// Sections other tools write after the table (from the first `## ` heading on), kept as they are.
+function keptSections(): string {
+  if (!existsSync(mdPath)) return '';
+  const text = readFileSync(mdPath, 'utf8');
+  const start = text.search(/^## /m);
+  return start < 0 ? '' : `\n${text.slice(start)}`;
+}
+
 function writeAtomically(file: string, text: string): void {
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, text);
@@ -147,7 +155,7 @@ async function main(): Promise<void> {
   // Laid out as the repository's formatter would, so a fresh run passes the lint check.
   const prettier = await import('prettier');
   const style = (await prettier.resolveConfig(mdPath)) ?? {};
-  const markdown = await prettier.format(toMarkdown(results, info), {
+  const markdown = await prettier.format(toMarkdown(results, info) + keptSections(), {
     ...style,
     parser: 'markdown',
   });

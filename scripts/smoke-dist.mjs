@@ -1,9 +1,9 @@
 // Loads every built package in plain Node, as ESM and as CJS: vitest resolves sources and would
 // hide a broken exports map or an import that only a bundler understands.
 import { readFileSync, readdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { builtinModules, createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(path.join(root, 'package.json'));
@@ -26,6 +26,33 @@ for (const dir of readdirSync(path.join(root, 'packages')).sort()) {
       failed++;
       process.stderr.write(`smoke: ${how}('${name}') failed: ${error.message}\n`);
     }
+  }
+}
+
+// The browser builds (the `browser` export condition) import no Node built-in, statically or
+// dynamically, and load as modules.
+const builtins = new Set(builtinModules);
+for (const dir of readdirSync(path.join(root, 'packages')).sort()) {
+  const folder = path.join(root, 'packages', dir);
+  const { name, exports } = JSON.parse(readFileSync(path.join(folder, 'package.json'), 'utf8'));
+  const entry = exports?.['.']?.browser?.default;
+  if (entry === undefined) continue;
+  const file = path.join(folder, entry);
+  try {
+    const text = readFileSync(file, 'utf8');
+    const specifiers = [...text.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*)["']([^"']+)["']/g)].map(
+      (m) => m[1],
+    );
+    const nodeOnly = specifiers.filter(
+      (s) => s.startsWith('node:') || builtins.has(s) || builtins.has(s.split('/')[0]),
+    );
+    if (nodeOnly.length > 0) throw new Error(`imports Node built-ins: ${nodeOnly.join(', ')}`);
+    const mod = await import(pathToFileURL(file).href);
+    if (Object.keys(mod).length === 0) throw new Error('exports nothing');
+    passed++;
+  } catch (error) {
+    failed++;
+    process.stderr.write(`smoke: browser build of '${name}' (${entry}): ${error.message}\n`);
   }
 }
 

@@ -1,8 +1,12 @@
 import { defineConfig } from 'tsup';
 
-import { packageBuild } from '../../scripts/tsup-shared';
+import { packageBuild, packageBuilds } from '../../scripts/tsup-shared';
 
-// The pool's worker thread is a script of its own beside the modules.
+// The pool's worker thread is a script of its own beside the modules. Browsers get browser.ts,
+// without the pool and the cohort and experiment files.
 export default defineConfig(
-  packageBuild({ index: 'src/index.ts', 'encode-worker': 'src/workers/encode-worker.ts' }),
+  packageBuilds(
+    packageBuild({ index: 'src/index.ts', 'encode-worker': 'src/workers/encode-worker.ts' }),
+    'src/browser.ts',
+  ),
 );

@@ -1,5 +1,6 @@
 import { defineConfig } from 'tsup';
 
-import { packageBuild } from '../../scripts/tsup-shared';
+import { packageBuild, packageBuilds } from '../../scripts/tsup-shared';
 
-export default defineConfig(packageBuild());
+// Browsers get the entry without the file-system functions.
+export default defineConfig(packageBuilds(packageBuild(), 'src/browser.ts'));

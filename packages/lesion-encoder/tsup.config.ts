@@ -1,5 +1,6 @@
 import { defineConfig } from 'tsup';
 
-import { packageBuild } from '../../scripts/tsup-shared';
+import { packageBuild, packageBuilds } from '../../scripts/tsup-shared';
 
-export default defineConfig(packageBuild());
+// Browsers get the whole API, with the browser twin of the file access.
+export default defineConfig(packageBuilds(packageBuild(), 'src/index.ts'));

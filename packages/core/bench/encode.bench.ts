@@ -5,6 +5,7 @@ import { createChestPhantom } from '@lesionenc/phantom';
 
 import type { Benchmark } from '../../../scripts/bench-types';
 import { analyseScan } from '../src/analyse';
+import { type Assessment, type LesionEncoder, createLesionEncoder } from '../src/assess';
 import { prepareSlices, encodeSlices } from '../src/internal/encode';
 import { type LesionEncoderPool, createLesionEncoderPool } from '../src/pool';
 
@@ -87,4 +88,35 @@ const scanBench: Benchmark<ScanContext> = {
   teardown: ({ pool }) => pool.dispose(),
 };
 
-export const benchmarks = [sliceBench(1), sliceBench(2), scanBench];
+interface AssessContext {
+  volume: ReturnType<typeof createChestPhantom>['volume'];
+  encoder: LesionEncoder;
+  last?: Assessment;
+}
+
+// What a user runs: the factory's defaults (shipped weights, ICA and classifiers) on two workers.
+const assessBench: Benchmark<AssessContext> = {
+  id: 'core/assess-512x512x300-shipped-pool2-wasm',
+  title:
+    'createLesionEncoder().assess of a 512x512x300 chest CT with the shipped models: lung mask, encoder, volumetrics, ICA, both classifiers; two workers',
+  backend: 'wasm',
+  warmup: 0,
+  runs: 2,
+  setup: async () => ({
+    volume: createChestPhantom({ seed: 2, matrix: 512, slices: 300 }).volume,
+    encoder: await createLesionEncoder({ workers: 2 }),
+  }),
+  run: async (context) => {
+    context.last = await context.encoder.assess(context.volume);
+  },
+  extra: ({ last }) => ({
+    'kept slices': last?.keptSlices.length ?? 0,
+    'lung mask s': Number(((last?.timingsMs.lungmask ?? 0) / 1000).toFixed(2)),
+    'encoder s': Number(((last?.timingsMs.encoder ?? 0) / 1000).toFixed(2)),
+    'severity p': last?.severityProbability ?? -1,
+    'peak RSS MiB': Math.round(process.resourceUsage().maxRSS / 1024),
+  }),
+  teardown: ({ encoder }) => encoder.dispose(),
+};
+
+export const benchmarks = [sliceBench(1), sliceBench(2), scanBench, assessBench];

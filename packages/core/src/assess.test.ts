@@ -36,6 +36,9 @@ describe('createLesionEncoder', () => {
         ica: false,
         severity: null,
         progression: null,
+        // Shipped ICA and classifiers fit the shipped weights only, so none come with these.
+        shippedModels: null,
+        featuresOnly: false,
       });
       const result = await encoder.assess(scans[0]!.volume);
       expect(result.severityProbability).toBeNull();

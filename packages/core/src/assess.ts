@@ -14,6 +14,7 @@ import { type LoadedClassifier, predictLogisticRegression } from '@lesionenc/seq
 import { type ScanAnalysis, DEFAULT_ANALYSE_SCAN, analyseScan } from './analyse';
 import {
   findShippedLesionWeights,
+  findShippedModels,
   loadIcaModel,
   loadLesionUnet,
   loadScanClassifier,
@@ -32,12 +33,22 @@ export interface LesionEncoderConfig {
   lesionWeights?: string | 'shipped' | null;
   /** Network configuration used when no weights folder fixes it. @defaultValue 256x256 B0 */
   unet?: Partial<LesionUnetConfig>;
-  /** A fitted ICA model (64 components in the paper) or its JSON file. */
-  ica?: FastIcaModel | string;
-  /** Severity classifier (mild vs severe): a loaded one or its folder. */
-  severity?: LoadedClassifier | string;
-  /** Progression classifier (mild patients who turn severe): a loaded one or its folder. */
-  progression?: LoadedClassifier | string;
+  /**
+   * A fitted ICA model (64 components in the paper) or its JSON file; `shipped` for the one in
+   * this package (fitted on synthetic cohorts encoded with the shipped weights); `null` for none.
+   * @defaultValue `shipped` with the shipped lesion weights, otherwise none
+   */
+  ica?: FastIcaModel | string | 'shipped' | null;
+  /**
+   * Severity classifier (mild vs severe): a loaded one or its folder; `shipped` or `null` as for
+   * `ica`. @defaultValue `shipped` with the shipped lesion weights, otherwise none
+   */
+  severity?: LoadedClassifier | string | 'shipped' | null;
+  /**
+   * Progression classifier (mild patients who turn severe): a loaded one or its folder; `shipped`
+   * or `null` as for `ica`. @defaultValue `shipped` with the shipped lesion weights, otherwise none
+   */
+  progression?: LoadedClassifier | string | 'shipped' | null;
   /** Worker threads for the encoder (Node); 1 runs it on this thread. @defaultValue 1 */
   workers?: number;
   /** Bytes the activations of one forward batch may take. @defaultValue 512 MiB */
@@ -57,6 +68,11 @@ export interface ModelProvenance {
   ica: boolean;
   severity: LoadedClassifier['kind'] | null;
   progression: LoadedClassifier['kind'] | null;
+  /**
+   * The folder of the shipped ICA and classifiers when any of them came from it (trained on
+   * synthetic cohorts: for research, not for clinical use), else null.
+   */
+  shippedModels: string | null;
   /** The encoder ran without its decoder: features only, no lesion labels. */
   featuresOnly: boolean;
 }
@@ -140,10 +156,29 @@ export async function createLesionEncoder(
 
   let unet: LesionUnet | undefined;
   let pool: LesionEncoderPool | undefined;
+  // The shipped ICA and classifiers fit the shipped lesion weights only: they are the default
+  // with those weights, and with other weights only when asked for by name.
+  const byDefault = requested === 'shipped' && weightsPath !== null ? 'shipped' : null;
+  const wanted = {
+    ica: config.ica === undefined ? byDefault : config.ica,
+    severity: config.severity === undefined ? byDefault : config.severity,
+    progression: config.progression === undefined ? byDefault : config.progression,
+  };
+  const shipped = Object.values(wanted).includes('shipped') ? await findShippedModels() : undefined;
+  const source = <T>(value: T | string | null, name: 'ica' | 'severity' | 'progression') =>
+    value === 'shipped' ? (shipped?.[name] ?? null) : value;
+  const icaSource = source(wanted.ica, 'ica');
+  const severitySource = source(wanted.severity, 'severity');
+  const progressionSource = source(wanted.progression, 'progression');
+  const usesShipped =
+    shipped !== undefined &&
+    [icaSource, severitySource, progressionSource].some(
+      (s) => typeof s === 'string' && s.startsWith(shipped.folder),
+    );
   const [ica, severity, progression] = await Promise.all([
-    config.ica === undefined ? undefined : loadIcaModel(config.ica),
-    config.severity === undefined ? undefined : loadScanClassifier(config.severity),
-    config.progression === undefined ? undefined : loadScanClassifier(config.progression),
+    icaSource === null ? undefined : loadIcaModel(icaSource),
+    severitySource === null ? undefined : loadScanClassifier(severitySource),
+    progressionSource === null ? undefined : loadScanClassifier(progressionSource),
   ]);
   if (workers > 1) {
     pool = await createLesionEncoderPool({
@@ -168,6 +203,7 @@ export async function createLesionEncoder(
     ica: ica !== undefined,
     severity: severity?.kind ?? null,
     progression: progression?.kind ?? null,
+    shippedModels: usesShipped ? shipped!.folder : null,
     featuresOnly: config.featuresOnly === true,
   });
   if (weightsPath === null) {
@@ -183,6 +219,11 @@ export async function createLesionEncoder(
       onProgress: subProgress(options.onProgress, 0, 0.95),
     });
     const notes: string[] = [];
+    if (usesShipped) {
+      notes.push(
+        'ICA and classifiers: the shipped models, trained on synthetic cohorts; for research, not for clinical use',
+      );
+    }
     if (config.featuresOnly === true) {
       notes.push('features only: the lesion decoder did not run, so there are no lesion labels');
     }

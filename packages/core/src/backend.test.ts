@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import { isLesionEncError } from '@lesionenc/base';
 
-import { initBackend } from './backend';
+import { describeWebglRenderer, initBackend, isSoftwareRenderer } from './backend';
 
 // Largest absolute difference allowed between backends for float32 results of order 1-10.
 const BACKEND_TOLERANCE = 1e-4;
@@ -110,5 +110,69 @@ describe('initBackend', () => {
     expect(maxAbsDiff(onCpu.h, onWasm.h)).toBeLessThan(BACKEND_TOLERANCE);
     // The cell's output is not trivially zero: the comparison means something.
     expect(Math.max(...onCpu.h.map(Math.abs))).toBeGreaterThan(0.01);
+  });
+});
+
+describe('software WebGL renderers', () => {
+  afterEach(() => {
+    vi.unstubAllGlobals();
+  });
+
+  it.each([
+    [
+      'ANGLE (Google, Vulkan 1.3.0 (SwiftShader Device (Subzero) (0x0000C0DE)), SwiftShader driver)',
+      true,
+    ],
+    ['Google SwiftShader', true],
+    ['llvmpipe (LLVM 15.0.6, 256 bits)', true],
+    ['Mesa softpipe', true],
+    ['Microsoft Basic Render Driver', true],
+    ['ANGLE (NVIDIA, NVIDIA GeForce RTX 3060 Direct3D11 vs_5_0 ps_5_0, D3D11)', false],
+    ['Apple M2', false],
+    ['Mesa Intel(R) UHD Graphics 620 (KBL GT2)', false],
+  ])('%s: software %s', (renderer, software) => {
+    expect(isSoftwareRenderer(renderer)).toBe(software);
+  });
+
+  it('reads the unmasked renderer from a WebGL context and releases the context', () => {
+    const UNMASKED = 0x9246;
+    let lost = false;
+    const gl = {
+      RENDERER: 0x1f01,
+      getExtension: (name: string) =>
+        name === 'WEBGL_debug_renderer_info'
+          ? { UNMASKED_RENDERER_WEBGL: UNMASKED }
+          : name === 'WEBGL_lose_context'
+            ? { loseContext: () => (lost = true) }
+            : null,
+      getParameter: (p: number) => (p === UNMASKED ? 'Google SwiftShader' : 'WebKit WebGL'),
+    };
+    vi.stubGlobal(
+      'OffscreenCanvas',
+      class {
+        getContext(kind: string) {
+          return kind === 'webgl2' ? gl : null;
+        }
+      },
+    );
+    expect(describeWebglRenderer()).toEqual({
+      renderer: 'Google SwiftShader',
+      softwareRenderer: true,
+    });
+    expect(lost).toBe(true);
+  });
+
+  it('reports nothing where there is no WebGL (Node)', () => {
+    expect(describeWebglRenderer()).toEqual({});
+  });
+
+  it('rejects a wasm thread count that is not a positive integer', async () => {
+    for (const wasmThreads of [0, -1, 1.5, Number.NaN]) {
+      await expectCode(
+        initBackend({ backend: 'wasm', wasmThreads }),
+        'INVALID_ARGUMENT',
+        /wasmThreads: expected a positive integer/,
+      );
+    }
   });
 });

@@ -16,10 +16,17 @@ export interface BackendOptions {
   /** @defaultValue `auto` */
   backend?: BackendName;
   /**
-   * Folder or URL prefix of the wasm binaries (`tfjs-backend-wasm*.wasm`). Node finds them in the
-   * installed package; a browser app that serves them elsewhere says where.
+   * Folder or URL prefix of the wasm binaries (`tfjs-backend-wasm.wasm`, `-simd.wasm` and
+   * `-threaded-simd.wasm`). Node finds them in the installed package; a browser app serves them
+   * (a bundler does not copy them) and says where, ending in `/`.
    */
   wasmPaths?: string;
+  /**
+   * wasm in a cross-origin isolated browser page: the threads XNNPACK runs kernels on (tfjs'
+   * `setThreadsCount`). Ignored where wasm runs single-threaded (Node).
+   * @defaultValue the logical processors the browser reports (`navigator.hardwareConcurrency`)
+   */
+  wasmThreads?: number;
 }
 
 /** What {@link initBackend} set up. */
@@ -28,8 +35,13 @@ export interface BackendInfo {
   platform: Platform;
   /** wasm only: whether SIMD instructions are in use. */
   simd?: boolean;
-  /** wasm only: whether the wasm backend runs multi-threaded (never under Node with tfjs 4.22). */
+  /**
+   * wasm only: whether the wasm backend runs multi-threaded (never under Node with tfjs 4.22; in
+   * a browser only on a cross-origin isolated page, served with COOP and COEP headers).
+   */
   multiThreaded?: boolean;
+  /** wasm only: the threads it was set to run kernels on (1 when single-threaded). */
+  threads?: number;
   /** webgl only: the GPU renderer string, when the browser exposes it. */
   renderer?: string;
   /** webgl only: true for software renderers (SwiftShader, llvmpipe), which `auto` avoids. */
@@ -58,6 +70,13 @@ export function detectPlatform(): Platform {
   return versions?.node === undefined ? 'browser' : 'node';
 }
 
+// Logical processors the browser reports, when it does.
+function browserProcessors(): number | undefined {
+  const reported = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator
+    ?.hardwareConcurrency;
+  return reported !== undefined && reported >= 1 ? Math.floor(reported) : undefined;
+}
+
 async function importOptional(specifier: string): Promise<unknown> {
   return import(/* @vite-ignore */ specifier);
 }
@@ -65,11 +84,15 @@ async function importOptional(specifier: string): Promise<unknown> {
 async function activate(name: ActiveBackendName, options: BackendOptions): Promise<BackendInfo> {
   const platform = detectPlatform();
   const info: BackendInfo = { name, platform, skipped: [] };
+  let threads: number | undefined;
 
   switch (name) {
     case 'wasm': {
       const wasm = await import('@tensorflow/tfjs-backend-wasm');
       if (options.wasmPaths !== undefined) wasm.setWasmPaths(options.wasmPaths);
+      // Under Node tfjs runs wasm single-threaded whatever it is told.
+      threads = platform === 'node' ? undefined : (options.wasmThreads ?? browserProcessors());
+      if (threads !== undefined) wasm.setThreadsCount(threads);
       break;
     }
     case 'cpu':
@@ -103,13 +126,31 @@ async function activate(name: ActiveBackendName, options: BackendOptions): Promi
   if (name === 'wasm') {
     info.simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) as boolean;
     info.multiThreaded = (await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')) as boolean;
+    info.threads = info.multiThreaded ? (threads ?? 1) : 1;
   }
   if (name === 'webgl') Object.assign(info, describeWebglRenderer());
   return info;
 }
 
+// Renderer strings of software rasterisers: SwiftShader (Chromium without a GPU), llvmpipe and
+// softpipe (Mesa), Microsoft's Basic Render Driver.
+const SOFTWARE_RENDERER = /swiftshader|llvmpipe|softpipe|software|basic render driver/i;
+
 /**
- * Reads the unmasked WebGL renderer string, to tell a real GPU from a software rasteriser.
+ * Whether a WebGL renderer string names a software rasteriser, on which WebGL runs networks
+ * far slower than wasm (headless Chromium on SwiftShader: about 2 s per 128x128 slice of the B0
+ * U-Net against under 0.1 s on wasm with SIMD; see docs/benchmarks.md).
+ *
+ * @param renderer - The unmasked renderer string (`WEBGL_debug_renderer_info`).
+ * @returns True for SwiftShader, llvmpipe, softpipe and other software renderers.
+ */
+export function isSoftwareRenderer(renderer: string): boolean {
+  return SOFTWARE_RENDERER.test(renderer);
+}
+
+/**
+ * Reads the unmasked WebGL renderer string, to tell a real GPU from a software rasteriser. It
+ * opens a 1x1 context (an OffscreenCanvas, so it works in web workers) and releases it.
  *
  * @returns The renderer and whether it is a software one; empty when WebGL is unavailable.
  */
@@ -119,20 +160,36 @@ export function describeWebglRenderer(): { renderer?: string; softwareRenderer?:
     globalThis as { OffscreenCanvas?: new (w: number, h: number) => unknown }
   ).OffscreenCanvas;
   type Gl = {
-    getExtension(name: string): { UNMASKED_RENDERER_WEBGL: number } | null;
+    getExtension(name: string): unknown;
     getParameter(p: number): unknown;
     RENDERER: number;
   };
   let canvas: { getContext(kind: string): Gl | null } | undefined;
   if (OffscreenCanvasCtor !== undefined) canvas = new OffscreenCanvasCtor(1, 1) as typeof canvas;
   else if (doc !== undefined) canvas = doc.createElement('canvas') as typeof canvas;
-  const gl = canvas?.getContext('webgl2') ?? canvas?.getContext('webgl') ?? null;
+  let gl: Gl | null = null;
+  try {
+    gl = canvas?.getContext('webgl2') ?? canvas?.getContext('webgl') ?? null;
+  } catch {
+    // a browser with WebGL switched off may throw rather than return null
+  }
   if (gl === null) return {};
-  const ext = gl.getExtension('WEBGL_debug_renderer_info');
+  const info = gl.getExtension('WEBGL_debug_renderer_info') as {
+    UNMASKED_RENDERER_WEBGL: number;
+  } | null;
   const renderer = String(
-    gl.getParameter(ext === null ? gl.RENDERER : ext.UNMASKED_RENDERER_WEBGL),
+    gl.getParameter(info === null ? gl.RENDERER : info.UNMASKED_RENDERER_WEBGL),
   );
-  return { renderer, softwareRenderer: /swiftshader|llvmpipe|softpipe|software/i.test(renderer) };
+  // Browsers allow few live contexts; tfjs makes its own if WebGL is chosen.
+  (gl.getExtension('WEBGL_lose_context') as { loseContext(): void } | null)?.loseContext();
+  return { renderer, softwareRenderer: isSoftwareRenderer(renderer) };
+}
+
+// Why `auto` should not try WebGL here, or undefined when it should.
+function webglDrawback(): string | undefined {
+  const { renderer, softwareRenderer } = describeWebglRenderer();
+  if (renderer === undefined) return 'no WebGL context';
+  return softwareRenderer === true ? `software WebGL renderer (${renderer})` : undefined;
 }
 
 let current: BackendInfo | undefined;
@@ -144,12 +201,14 @@ let currentRequest: BackendName | undefined;
  *
  * `auto` tries {@link BACKEND_PRIORITY} for the platform: on Node native TensorFlow when
  * `@tensorflow/tfjs-node(-gpu)` is installed, then wasm (the default), then cpu; in the browser
- * WebGL on a hardware GPU, then wasm, then cpu. The choice is logged at `info`.
+ * WebGL on a hardware GPU, then wasm, then cpu. WebGL on a software renderer (SwiftShader,
+ * llvmpipe: the unmasked renderer string says so) is passed over before tfjs builds on it, since
+ * wasm is many times faster there. The choice is logged at `info`.
  *
- * @param options - Which backend, and where the wasm binaries are.
+ * @param options - Which backend, where the wasm binaries are, and wasm's threads.
  * @returns What is running.
  * @throws {@link LesionEncError} `BACKEND_UNAVAILABLE` when the named backend cannot start, or
- * `INVALID_ARGUMENT` for an unknown name.
+ * `INVALID_ARGUMENT` for an unknown name or a bad thread count.
  * @example
  * ```ts
  * const info = await initBackend({ backend: 'auto' });
@@ -164,6 +223,13 @@ export async function initBackend(options: BackendOptions = {}): Promise<Backend
       `backend: expected one of ${KNOWN_BACKENDS.join(', ')}, got '${String(requested)}'`,
     );
   }
+  const { wasmThreads } = options;
+  if (wasmThreads !== undefined && !(Number.isInteger(wasmThreads) && wasmThreads >= 1)) {
+    throw new LesionEncError(
+      'INVALID_ARGUMENT',
+      `wasmThreads: expected a positive integer, got ${String(wasmThreads)}`,
+    );
+  }
   const running = current !== undefined && tf.getBackend() === current.name;
   if (running && (requested === currentRequest || requested === current?.name)) return current!;
 
@@ -171,12 +237,15 @@ export async function initBackend(options: BackendOptions = {}): Promise<Backend
   const candidates = requested === 'auto' ? BACKEND_PRIORITY[platform] : [requested];
   const skipped: BackendInfo['skipped'] = [];
   for (const name of candidates) {
+    // The renderer is looked at before tfjs builds a WebGL backend on it.
+    const drawback = requested === 'auto' && name === 'webgl' ? webglDrawback() : undefined;
+    if (drawback !== undefined) {
+      skipped.push({ name, reason: drawback });
+      log.debug(`backend ${name} passed over: ${drawback}`);
+      continue;
+    }
     try {
       const info = await activate(name, options);
-      if (requested === 'auto' && info.softwareRenderer === true) {
-        skipped.push({ name, reason: `software WebGL renderer (${info.renderer ?? 'unknown'})` });
-        continue;
-      }
       info.skipped = skipped;
       current = info;
       currentRequest = requested;

@@ -25,6 +25,7 @@ export {
   detectPlatform,
   getBackendInfo,
   initBackend,
+  isSoftwareRenderer,
 } from './backend';
 export {
   type AnalyseScanOptions,
@@ -45,7 +46,13 @@ export {
   type PoolEncodeOptions,
   createLesionEncoderPool,
 } from './pool';
-export { type LoadedLesionUnet, findShippedLesionWeights, loadLesionUnet } from './internal/models';
+export {
+  type LoadedLesionUnet,
+  type ShippedModels,
+  findShippedLesionWeights,
+  findShippedModels,
+  loadLesionUnet,
+} from './internal/models';
 export {
   type Assessment,
   type LesionEncoder,

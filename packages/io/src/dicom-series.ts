@@ -20,6 +20,7 @@ import {
   parseDicomHeader,
   pixelLayout,
 } from './dicom';
+import { DICOM_REFERENCE_METADATA_KEY, buildDicomSeriesReference } from './dicom-reference';
 import { HOST_LITTLE_ENDIAN, fileOption } from './internal/bytes';
 import { mapConcurrent } from './internal/concurrent';
 import { isCompressedTransferSyntax } from './internal/dicom-codecs';
@@ -690,6 +691,15 @@ async function assemble(
     reorderToCanonical(target, [columns, rows, ordered.length], mapping, data);
   }
   const first = ordered[0]!.header;
+  // Canonical slices are whole images of the series when the stack axis stays the slice axis.
+  const sliceOrder =
+    mapping.axisOf[0] === 2
+      ? ordered.map((_, k) => (mapping.flip[0] ? ordered.length - 1 - k : k))
+      : undefined;
+  const reference = buildDicomSeriesReference(
+    ordered.map((m) => m.header),
+    sliceOrder,
+  );
   return createCtVolume(data, plan.geometry, {
     ...fileOption(where),
     metadata: {
@@ -708,6 +718,7 @@ async function assemble(
       orientation: geometryOrientation(plan.geometry),
       sopInstanceUids: ordered.map((m) => m.header.SOPInstanceUID),
       files: ordered.map((m) => m.source.name),
+      [DICOM_REFERENCE_METADATA_KEY]: reference,
     },
   });
 }

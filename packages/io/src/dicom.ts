@@ -44,6 +44,16 @@ export interface DicomImageHeader {
   readonly SeriesNumber: number | undefined;
   readonly InstanceNumber: number | undefined;
   readonly PatientID: string | undefined;
+  readonly PatientName: string | undefined;
+  readonly PatientBirthDate: string | undefined;
+  readonly PatientSex: string | undefined;
+  readonly StudyDate: string | undefined;
+  readonly StudyTime: string | undefined;
+  readonly StudyID: string | undefined;
+  readonly AccessionNumber: string | undefined;
+  readonly ReferringPhysicianName: string | undefined;
+  /** The character set of the file's text, as declared (absent means ASCII). */
+  readonly SpecificCharacterSet: string | undefined;
   readonly ImagePositionPatient: readonly [number, number, number] | undefined;
   readonly ImageOrientationPatient: readonly number[] | undefined;
   /** Row spacing (between rows), then column spacing, mm. */
@@ -135,6 +145,18 @@ export async function decodeDicomImage(
   const header = readHeader(dataSet);
   const stored = await readStoredPixels(dataSet, header, file);
   return Object.freeze({ header, stored });
+}
+
+/**
+ * Parses a whole DICOM file into dicom-parser's data set (deflated data sets inflated), with the
+ * same typed errors as {@link parseDicomHeader}. For readers of other IODs in this package.
+ *
+ * @param bytes - The whole file.
+ * @param file - Named in errors.
+ * @returns The data set.
+ */
+export function parseDicomDataSet(bytes: Uint8Array, file: string | undefined): DataSet {
+  return parseDataSet(bytes, file, false);
 }
 
 function parseDataSet(bytes: Uint8Array, file: string | undefined, headerOnly: boolean): DataSet {
@@ -258,6 +280,15 @@ function readHeader(d: DataSet): DicomImageHeader {
     SeriesNumber: integer('x00200011'),
     InstanceNumber: integer('x00200013'),
     PatientID: text('x00100020'),
+    PatientName: text('x00100010'),
+    PatientBirthDate: text('x00100030'),
+    PatientSex: text('x00100040'),
+    StudyDate: text('x00080020'),
+    StudyTime: text('x00080030'),
+    StudyID: text('x00200010'),
+    AccessionNumber: text('x00080050'),
+    ReferringPhysicianName: text('x00080090'),
+    SpecificCharacterSet: text('x00080005'),
     ImagePositionPatient: position as [number, number, number] | undefined,
     ImageOrientationPatient: decimals('x00200037', 6),
     PixelSpacing: spacing as [number, number] | undefined,

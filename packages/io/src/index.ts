@@ -1,4 +1,5 @@
 // @lesionenc/io: medical image IO — NIfTI, DICOM series, 2D slices, .npy and mask export.
+// The Node entry; browser.ts is the same without the file-system functions.
 export {
   type DecodeNiftiOptions,
   type EncodeNiftiOptions,
@@ -38,6 +39,33 @@ export {
 } from './dicom-series';
 export { dicomSourcesAt, listDicomSeries, readDicomSeries } from './dicom-node';
 export {
+  type DicomInstanceReference,
+  type DicomSeriesReference,
+  DICOM_REFERENCE_METADATA_KEY,
+  dicomSeriesReferenceOf,
+} from './dicom-reference';
+export {
+  type DicomCode,
+  type DicomSeg,
+  type DicomSegFrame,
+  type DicomSegSegment,
+  type DicomSegmentDefinition,
+  type EncodeDicomSegOptions,
+  type EncodedDicomSeg,
+  type SegToLabelMapOptions,
+  DEFAULT_ENCODE_DICOM_SEG,
+  LESION_SEG_SEGMENTS,
+  LUNG_SEG_SEGMENTS,
+  SEG_CODES,
+  SEG_SOP_CLASS_UID,
+  createDicomUid,
+  decodeDicomSeg,
+  dicomSegToLabelMap,
+  encodeDicomSeg,
+  rgbToDicomLab,
+} from './dicom-seg';
+export { readDicomSeg, writeDicomSeg } from './dicom-seg-node';
+export {
   type SliceImageOptions,
   MAX_SLICE_SIDE,
   decodeSliceImage,
@@ -50,6 +78,7 @@ export {
   readVolume,
   sniffFormat,
 } from './read-volume';
+export { type FileLike, dicomSourcesFromFiles, readVolumeFromFiles } from './volume-files';
 export {
   type OverlayOptions,
   type RgbImage,

@@ -11,6 +11,7 @@ import { registerCpuTrainingFixes, registerWasmTrainingKernels } from '@lesionen
 import * as tf from '@tensorflow/tfjs-core';
 
 import type { AugmentSample, Augmentation } from './augment';
+import { type TrainerFiles, trainerFiles } from './internal/files';
 import {
   type DiceReport,
   type LabelGroups,
@@ -169,57 +170,50 @@ function prepareBackend(): void {
   if (backend === 'cpu') registerCpuTrainingFixes();
 }
 
-async function writeAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const fs = await import('node:fs/promises');
-  const temp = `${path}.tmp-${process.pid}`;
-  await fs.writeFile(temp, data);
-  await fs.rename(temp, path);
-}
-
 async function saveCheckpoint(
+  fs: TrainerFiles,
   dir: string,
   name: string,
   unet: LesionUnet,
   optimizer: tf.Optimizer | undefined,
 ): Promise<void> {
-  const fs = await import('node:fs/promises');
   const folder = `${dir}/${name}`;
-  await fs.mkdir(folder, { recursive: true });
+  await fs.makeDirectory(folder);
   const weights = await encodeModelWeights(unet.model, 'float32');
-  await writeAtomic(`${folder}/weights.bin`, weights.data);
+  await fs.writeAtomic(`${folder}/weights.bin`, weights.data);
   let optimizerSpecs: unknown = null;
   if (optimizer !== undefined) {
     const named = await optimizer.getWeights();
     const encoded = await tf.io.encodeWeights(named);
     // The iteration count comes as a new scalar; the rest are the optimizer's own variables.
     tf.dispose(named.filter((w) => !(w.tensor instanceof tf.Variable)).map((w) => w.tensor));
-    await writeAtomic(`${folder}/optimizer.bin`, new Uint8Array(encoded.data as ArrayBuffer));
+    await fs.writeAtomic(`${folder}/optimizer.bin`, new Uint8Array(encoded.data as ArrayBuffer));
     optimizerSpecs = encoded.specs;
   }
-  await writeAtomic(
+  await fs.writeAtomic(
     `${folder}/weights.json`,
     JSON.stringify({ config: unet.config, weights: weights.specs, optimizer: optimizerSpecs }),
   );
 }
 
 async function loadCheckpoint(
+  fs: TrainerFiles,
   dir: string,
   name: string,
   unet: LesionUnet,
   optimizer: tf.Optimizer | undefined,
 ): Promise<boolean> {
-  const fs = await import('node:fs/promises');
   const folder = `${dir}/${name}`;
   let manifest: {
     weights: tf.io.WeightsManifestEntry[];
     optimizer: tf.io.WeightsManifestEntry[] | null;
   };
   try {
-    manifest = JSON.parse(await fs.readFile(`${folder}/weights.json`, 'utf8')) as typeof manifest;
+    manifest = JSON.parse(await fs.readText(`${folder}/weights.json`)) as typeof manifest;
   } catch {
     return false;
   }
-  const data = new Uint8Array(await fs.readFile(`${folder}/weights.bin`));
+  const data = await fs.readBytes(`${folder}/weights.bin`);
   const weights = decodeEncodedWeights({ specs: manifest.weights, data });
   try {
     applyNamedWeights(unet.model, weights, { strict: true });
@@ -227,7 +221,7 @@ async function loadCheckpoint(
     tf.dispose(Object.values(weights));
   }
   if (optimizer !== undefined && manifest.optimizer !== null) {
-    const bytes = new Uint8Array(await fs.readFile(`${folder}/optimizer.bin`));
+    const bytes = await fs.readBytes(`${folder}/optimizer.bin`);
     const map = tf.io.decodeWeights(bytes.slice().buffer, manifest.optimizer);
     // The optimizer copies what it is given into variables of its own.
     try {
@@ -281,15 +275,15 @@ export async function trainLesionUnet(
   };
   const fs =
     options.checkpointDir !== undefined || options.logPath !== undefined
-      ? await import('node:fs/promises')
+      ? await trainerFiles()
       : undefined;
 
   if (options.checkpointDir !== undefined && options.resume !== false) {
     try {
       const saved = JSON.parse(
-        await fs!.readFile(`${options.checkpointDir}/state.json`, 'utf8'),
+        await fs!.readText(`${options.checkpointDir}/state.json`),
       ) as TrainState;
-      if (await loadCheckpoint(options.checkpointDir, 'last', unet, optimizer)) {
+      if (await loadCheckpoint(fs!, options.checkpointDir, 'last', unet, optimizer)) {
         Object.assign(state, saved);
         log.info(
           `resumed at epoch ${state.epoch} (best ${state.bestScore.toFixed(4)} at ${state.bestEpoch})`,
@@ -301,7 +295,7 @@ export async function trainLesionUnet(
   }
   const appendLog = async (record: object) => {
     if (options.logPath === undefined) return;
-    await fs!.appendFile(
+    await fs!.appendText(
       options.logPath,
       `${JSON.stringify({ time: new Date().toISOString(), ...record })}\n`,
     );
@@ -405,10 +399,10 @@ export async function trainLesionUnet(
       };
       await appendLog({ type: 'epoch', ...record });
       if (options.checkpointDir !== undefined) {
-        await fs!.mkdir(options.checkpointDir, { recursive: true });
-        if (best) await saveCheckpoint(options.checkpointDir, 'best', unet, undefined);
-        await saveCheckpoint(options.checkpointDir, 'last', unet, optimizer);
-        await writeAtomic(`${options.checkpointDir}/state.json`, JSON.stringify(state));
+        await fs!.makeDirectory(options.checkpointDir);
+        if (best) await saveCheckpoint(fs!, options.checkpointDir, 'best', unet, undefined);
+        await saveCheckpoint(fs!, options.checkpointDir, 'last', unet, optimizer);
+        await fs!.writeAtomic(`${options.checkpointDir}/state.json`, JSON.stringify(state));
       }
       options.onEpoch?.(record);
       log.info(
@@ -451,5 +445,5 @@ export async function loadTrainingCheckpoint(
   checkpointDir: string,
   which: 'best' | 'last' = 'best',
 ): Promise<boolean> {
-  return loadCheckpoint(checkpointDir, which, unet, undefined);
+  return loadCheckpoint(await trainerFiles(), checkpointDir, which, unet, undefined);
 }

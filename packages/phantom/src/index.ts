@@ -1,4 +1,5 @@
 // @lesionenc/phantom: synthetic chest CT with exact lesion masks, and cohorts with known truth.
+// The Node entry; browser.ts is the same without the cohort writer.
 export {
   type AnatomyConfig,
   type ChestPhantomConfig,

@@ -4,6 +4,7 @@ import { LesionEncError } from '@lesionenc/base';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
+import { classifierFiles } from './internal/files';
 import { type LogisticRegressionModel } from './logistic';
 import {
   type ResolvedSequenceClassifierConfig,
@@ -45,14 +46,6 @@ export type LoadedClassifier =
   | { kind: 'rnn' | 'pooling'; classifier: SequenceClassifier; trainingLog: EpochLog[] }
   | { kind: 'volumetric'; model: LogisticRegressionModel };
 
-// Writes a file under a temporary name and renames it, so no reader sees half a file.
-async function writeAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const { rename, writeFile } = await import('node:fs/promises');
-  const temporary = `${path}.tmp-${process.pid}-${Date.now()}`;
-  await writeFile(temporary, data);
-  await rename(temporary, path);
-}
-
 /**
  * Saves a sequence classifier to a directory (created when missing): `model.json` and
  * `weights.bin` in the tfjs layers format, and `classifier.json`.
@@ -66,9 +59,8 @@ export async function saveSequenceClassifier(
   directory: string,
   trainingLog?: EpochLog[],
 ): Promise<void> {
-  const { mkdir } = await import('node:fs/promises');
-  const { join } = await import('node:path');
-  await mkdir(directory, { recursive: true });
+  const { join, makeDirectory, writeAtomic } = await classifierFiles();
+  await makeDirectory(directory);
   await classifier.model.save(
     tf.io.withSaveHandler(async (artifacts) => {
       const weights = new Uint8Array(artifacts.weightData as ArrayBuffer);
@@ -104,9 +96,8 @@ export async function saveLogisticRegression(
   model: LogisticRegressionModel,
   directory: string,
 ): Promise<void> {
-  const { mkdir } = await import('node:fs/promises');
-  const { join } = await import('node:path');
-  await mkdir(directory, { recursive: true });
+  const { join, makeDirectory, writeAtomic } = await classifierFiles();
+  await makeDirectory(directory);
   const doc: ClassifierJson = {
     format: CLASSIFIER_FORMAT,
     version: CLASSIFIER_VERSION,
@@ -124,20 +115,20 @@ export async function saveLogisticRegression(
 
 /**
  * Loads a classifier saved by {@link saveSequenceClassifier} or {@link saveLogisticRegression}.
+ * Under Node it reads a folder; in a browser build the folder is a URL, read with `fetch`.
  *
- * @param directory - The directory.
+ * @param directory - The directory, or in a browser the folder's URL.
  * @returns The classifier and its kind.
  * @throws {@link LesionEncError} `FILE_NOT_FOUND`, `CORRUPT_FILE` (unparsable JSON) or
  *   `MODEL_FORMAT` (valid JSON that is not a classifier of a supported version).
  */
 export async function loadClassifier(directory: string): Promise<LoadedClassifier> {
-  const { readFile } = await import('node:fs/promises');
-  const { join } = await import('node:path');
+  const { join, read } = await classifierFiles();
   const configPath = join(directory, 'classifier.json');
   const readJson = async (path: string): Promise<unknown> => {
     let text: string;
     try {
-      text = await readFile(path, 'utf8');
+      text = new TextDecoder().decode(await read(path));
     } catch (cause) {
       throw new LesionEncError('FILE_NOT_FOUND', 'classifier file: expected a readable file', {
         file: path,
@@ -225,7 +216,7 @@ export async function loadClassifier(directory: string): Promise<LoadedClassifie
   const buffers: Uint8Array[] = [];
   for (const p of manifest.paths) {
     try {
-      buffers.push(await readFile(join(directory, p)));
+      buffers.push(await read(join(directory, p)));
     } catch (cause) {
       throw new LesionEncError('FILE_NOT_FOUND', 'weights file: expected a readable file', {
         file: join(directory, p),

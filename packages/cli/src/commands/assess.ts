@@ -8,7 +8,13 @@ import {
   type BackendName,
   type ClassVolume,
   type CtVolume,
+  type EncodedDicomSeg,
+  LESION_SEG_SEGMENTS,
+  LUNG_SEG_SEGMENTS,
+  createDicomUid,
   createLesionEncoder,
+  dicomSeriesReferenceOf,
+  encodeDicomSeg,
   encodeOverlayMontagePng,
   initBackend,
   isLesionEncError,
@@ -26,9 +32,69 @@ const USAGE = `Usage:
 
 Segments the lungs and lesions, measures lesion volumes per class and per lung, and, with an ICA
 model and classifiers, gives the severity and progression probabilities. Writes lungs.nii.gz,
-lesions.nii.gz, overlay.png, report.json and report.md into --out (default: assessment).`;
+lesions.nii.gz, overlay.png, report.json and report.md into --out (default: assessment); for a
+DICOM series also lungs.seg.dcm and lesions.seg.dcm, two DICOM SEG objects of one new series in
+the scan's study.`;
 
 class UsageError extends Error {}
+
+/** The two DICOM SEG objects of an assessment of a DICOM series, one new series. */
+interface AssessmentSegs {
+  seriesInstanceUid: string;
+  lungs: EncodedDicomSeg;
+  lesions: EncodedDicomSeg;
+}
+
+/**
+ * Encodes the lung and lesion masks as DICOM SEG when the scan came from a DICOM series. A series
+ * whose files lack what a SEG must reference gives a note, not a failure: the other outputs
+ * stand.
+ */
+function encodeSegs(
+  volume: CtVolume,
+  result: Assessment,
+): { segs: AssessmentSegs | null; notes: string[] } {
+  let reference = dicomSeriesReferenceOf(volume);
+  if (reference === undefined) return { segs: null, notes: [] };
+  const notes: string[] = [];
+  // Both objects must share one frame of reference, even one made up here.
+  if (reference.FrameOfReferenceUID === undefined) {
+    reference = { ...reference, FrameOfReferenceUID: createDicomUid() };
+    notes.push(
+      'DICOM SEG: the source series has no FrameOfReferenceUID; the segmentations got a new one',
+    );
+  }
+  const seriesInstanceUid = createDicomUid();
+  const common = {
+    reference,
+    seriesInstanceUid,
+    seriesDescription: 'LesionEncoder lungs and lesions',
+  };
+  try {
+    const lungs = encodeDicomSeg(result.lungs.labels, {
+      ...common,
+      segments: LUNG_SEG_SEGMENTS,
+      contentLabel: 'LUNGS',
+      contentDescription: 'Right and left lung (lesionenc lung mask)',
+      algorithmName: 'lesionenc lung mask',
+      instanceNumber: 1,
+    });
+    const lesions = encodeDicomSeg(result.lesions, {
+      ...common,
+      segments: LESION_SEG_SEGMENTS,
+      contentLabel: 'LESIONS',
+      contentDescription: 'Lesions by class (LesionEncoder U-Net)',
+      algorithmName: 'LesionEncoder U-Net',
+      instanceNumber: 2,
+    });
+    for (const w of new Set([...lungs.warnings, ...lesions.warnings]))
+      notes.push(`DICOM SEG: ${w}`);
+    return { segs: { seriesInstanceUid, lungs, lesions }, notes };
+  } catch (error) {
+    if (!isLesionEncError(error)) throw error;
+    return { segs: null, notes: [`DICOM SEG not written: ${error.message}`] };
+  }
+}
 
 function parse(args: string[]) {
   let parsed;
@@ -182,6 +248,8 @@ export async function runAssess(args: string[], io: CliIo): Promise<number> {
     } finally {
       await encoder.dispose();
     }
+    const { segs, notes: segNotes } = encodeSegs(volume, result);
+    if (segNotes.length > 0) result = { ...result, notes: [...result.notes, ...segNotes] };
 
     // Files: masks on the scan's geometry, a montage of the lesion overlay, the reports.
     started = performance.now();
@@ -193,9 +261,19 @@ export async function runAssess(args: string[], io: CliIo): Promise<number> {
       overlay: join(outDir, 'overlay.png'),
       reportJson: join(outDir, 'report.json'),
       reportMarkdown: join(outDir, 'report.md'),
+      ...(segs === null
+        ? {}
+        : {
+            lungsSeg: join(outDir, 'lungs.seg.dcm'),
+            lesionsSeg: join(outDir, 'lesions.seg.dcm'),
+          }),
     };
     await writeNifti(files.lungs, result.lungs.labels);
     await writeNifti(files.lesions, result.lesions);
+    if (segs !== null) {
+      await writeFileAtomic(files.lungsSeg!, segs.lungs.bytes);
+      await writeFileAtomic(files.lesionsSeg!, segs.lesions.bytes);
+    }
     await writeFileAtomic(files.overlay, await encodeOverlayMontagePng(volume, result.lesions));
     const timings = {
       read: readMs,
@@ -206,6 +284,17 @@ export async function runAssess(args: string[], io: CliIo): Promise<number> {
       ...reportJson(options.input, volume, result, timings),
       backend: backend.name,
       files,
+      dicomSeg:
+        segs === null
+          ? null
+          : {
+              seriesInstanceUid: segs.seriesInstanceUid,
+              lungs: { sopInstanceUid: segs.lungs.sopInstanceUid, frames: segs.lungs.frameCount },
+              lesions: {
+                sopInstanceUid: segs.lesions.sopInstanceUid,
+                frames: segs.lesions.frameCount,
+              },
+            },
     };
     await writeFileAtomic(files.reportJson, `${JSON.stringify(report, null, 2)}\n`);
     await writeFileAtomic(files.reportMarkdown, reportMarkdown(report, result));

@@ -165,8 +165,15 @@ export async function runDemo(args: string[], io: CliIo): Promise<number> {
     `\n4. volumetrics (% of lung, right / left)${trained ? '' : ' of the true lesions'}\n` +
       `   ground-glass ${sides(v.groundGlass)}, consolidation ${sides(v.consolidation)}, ` +
       `effusion ${f1(v.pleuralEffusion.volumeMl)} ml, ` +
-      `total lesion ${f1(v.lesion.percentOfLung)} %\n` +
-      `   severity and progression: ${missing || 'see report.json'}`,
+      `total lesion ${f1(v.lesion.percentOfLung)} %`,
+  );
+  const probability = (p: number | null) => (p === null ? 'not available' : `${f1(100 * p)} %`);
+  say(
+    `\n5. severity probability ${probability(scan.severityProbability)}, ` +
+      `progression probability ${probability(scan.progressionProbability)}\n` +
+      (scan.models.shippedModels !== null
+        ? '   (the shipped ICA and classifiers, trained on synthetic cohorts: research use only)'
+        : `   ${missing || 'see report.json'}`),
   );
 
   // Files: masks on the scan's geometry, an overlay through the most diseased kept slice.

@@ -1,5 +1,5 @@
 // Loads the models a pipeline runs: lesion U-Net weights (by layer name), a fitted ICA model and
-// scan classifiers, from files or from objects the caller already holds.
+// scan classifiers, from files, URLs, or objects the caller already holds.
 import { LesionEncError, createLogger } from '@lesionenc/base';
 import { type FastIcaModel, icaModelFromJson } from '@lesionenc/ica';
 import {
@@ -13,6 +13,13 @@ import {
 import { type LoadedClassifier, loadClassifier } from '@lesionenc/sequence-classifier';
 import * as tf from '@tensorflow/tfjs-core';
 
+import {
+  findShippedModelFiles,
+  findShippedWeightsFolder,
+  locateResource,
+  readResource,
+} from './resources';
+
 const log = createLogger('lesionenc.core.models');
 
 /** The lesion U-Net and where its weights came from. */
@@ -22,17 +29,21 @@ export interface LoadedLesionUnet {
   weightsPath: string | null;
 }
 
-async function readJsonFile(path: string, what: string): Promise<unknown> {
-  const { readFile } = await import('node:fs/promises');
-  let text: string;
+async function readBytes(path: string, what: string): Promise<Uint8Array> {
   try {
-    text = await readFile(path, 'utf8');
+    return await readResource(path);
   } catch (cause) {
-    throw new LesionEncError('FILE_NOT_FOUND', `${what}: expected a readable file`, {
+    // A file system's error code (ENOENT) or the HTTP status fetch met.
+    const got = (cause as { code?: string }).code ?? (cause as Error).message;
+    throw new LesionEncError('FILE_NOT_FOUND', `${what}: expected a readable file, got ${got}`, {
       file: path,
       cause,
     });
   }
+}
+
+async function readJsonFile(path: string, what: string): Promise<unknown> {
+  const text = new TextDecoder().decode(await readBytes(path, what));
   try {
     return JSON.parse(text) as unknown;
   } catch (cause) {
@@ -44,10 +55,11 @@ async function readJsonFile(path: string, what: string): Promise<unknown> {
  * Builds the lesion U-Net. With a weights folder (`weights.json` holding `{config, weights}`, the
  * weight specs, and `weights.bin`, as the lesion encoder's trainer writes its checkpoints), the
  * network takes the folder's configuration and every weight must load; without one it keeps its
- * seeded initialisation.
+ * seeded initialisation. The folder is a path, or an http(s) URL read with `fetch` (in a browser
+ * always a URL, which may be relative to the page).
  *
  * @param config - Configuration overrides (ignored for the fields a weights folder fixes).
- * @param weightsPath - The folder, or undefined.
+ * @param weightsPath - The folder or its URL, or undefined.
  * @returns The network and the folder it was loaded from.
  * @throws {@link LesionEncError} `FILE_NOT_FOUND`, `CORRUPT_FILE` or `MODEL_FORMAT`.
  */
@@ -56,9 +68,7 @@ export async function loadLesionUnet(
   weightsPath: string | undefined,
 ): Promise<LoadedLesionUnet> {
   if (weightsPath === undefined) return { unet: createLesionUnet(config), weightsPath: null };
-  const { readFile } = await import('node:fs/promises');
-  const { join } = await import('node:path');
-  const manifestPath = join(weightsPath, 'weights.json');
+  const manifestPath = await locateResource(weightsPath, 'weights.json');
   const manifest = (await readJsonFile(manifestPath, 'lesion encoder weights')) as {
     config?: Partial<LesionUnetConfig>;
     weights?: WeightSpec[];
@@ -70,15 +80,10 @@ export async function loadLesionUnet(
       { file: manifestPath },
     );
   }
-  let data: Uint8Array;
-  try {
-    data = new Uint8Array(await readFile(join(weightsPath, 'weights.bin')));
-  } catch (cause) {
-    throw new LesionEncError('FILE_NOT_FOUND', 'lesion encoder weights: expected weights.bin', {
-      file: join(weightsPath, 'weights.bin'),
-      cause,
-    });
-  }
+  const data = await readBytes(
+    await locateResource(weightsPath, 'weights.bin'),
+    'lesion encoder weights.bin',
+  );
   const unet = createLesionUnet({ ...config, ...manifest.config });
   const weights = decodeEncodedWeights({ specs: manifest.weights, data });
   try {
@@ -91,6 +96,26 @@ export async function loadLesionUnet(
   }
   log.info(`lesion encoder weights loaded from ${weightsPath}`);
   return { unet, weightsPath };
+}
+
+/** The default ICA and classifiers shipped in this package, and where they are. */
+export interface ShippedModels {
+  readonly folder: string;
+  readonly ica: string;
+  readonly severity: string;
+  readonly progression: string;
+}
+
+/**
+ * Where this package ships its default ICA and severity/progression classifiers: the
+ * `models/synthetic` folder of `@lesionenc/core`, trained on the synthetic two-hospital cohorts
+ * with the shipped lesion-encoder weights (so they fit those weights only).
+ *
+ * @returns The files, or undefined when none are shipped (or outside Node).
+ */
+export async function findShippedModels(): Promise<ShippedModels | undefined> {
+  if (typeof process === 'undefined' || process.versions?.node === undefined) return undefined;
+  return findShippedModelFiles();
 }
 
 /**
@@ -121,27 +146,10 @@ export async function loadScanClassifier(
  * Where installed packages may ship default weights: `weights/default` inside the lesion
  * encoder's package folder. Returns the folder when it holds a `weights.json`.
  *
- * @returns The folder, or undefined when none is shipped (or outside Node).
+ * @returns The folder, or undefined when none is shipped (and always in a browser, where the
+ * application names its weights' URL).
  */
 export async function findShippedLesionWeights(): Promise<string | undefined> {
   if (typeof process === 'undefined' || process.versions?.node === undefined) return undefined;
-  const { createRequire } = await import('node:module');
-  const { dirname, join } = await import('node:path');
-  const { access } = await import('node:fs/promises');
-  const { fileURLToPath } = await import('node:url');
-  // Resolve from this module first (an installed @lesionenc/core finds its own dependency from
-  // any working directory), then from the working directory.
-  const here = typeof __filename === 'string' ? __filename : fileURLToPath(import.meta.url);
-  for (const base of [here, join(process.cwd(), 'index.js')]) {
-    try {
-      const require = createRequire(base);
-      const root = dirname(require.resolve('@lesionenc/lesion-encoder/package.json'));
-      const folder = join(root, 'weights', 'default');
-      await access(join(folder, 'weights.json'));
-      return folder;
-    } catch {
-      // not reachable from this base; try the next
-    }
-  }
-  return undefined;
+  return findShippedWeightsFolder();
 }

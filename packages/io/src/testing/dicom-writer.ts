@@ -245,6 +245,10 @@ export interface TestSeriesOptions {
   fileOrder?: readonly number[];
   /** Columns of the slice at this index are cropped by one, making the series mixed. */
   mixSizeAt?: number;
+  /** FrameOfReferenceUID; null leaves it out. @defaultValue a fixed UID */
+  frameOfReferenceUid?: string | null;
+  /** ImageOrientationPatient (row, then column cosines). @defaultValue `[1, 0, 0, 0, 1, 0]` */
+  imageOrientation?: readonly number[];
 }
 
 /**
@@ -321,7 +325,18 @@ export async function writeTestSeries(
       });
     }
     if (!omit.has('ImageOrientationPatient')) {
-      elements.push({ tag: [0x0020, 0x0037], vr: 'DS', value: '1\\0\\0\\0\\1\\0' });
+      elements.push({
+        tag: [0x0020, 0x0037],
+        vr: 'DS',
+        value: (options.imageOrientation ?? [1, 0, 0, 0, 1, 0]).join('\\'),
+      });
+    }
+    if (options.frameOfReferenceUid !== null) {
+      elements.push({
+        tag: [0x0020, 0x0052],
+        vr: 'UI',
+        value: options.frameOfReferenceUid ?? '1.2.826.0.1.3680043.9.7433.4',
+      });
     }
     if (!omit.has('PixelSpacing')) {
       elements.push({

@@ -94,11 +94,12 @@ interface AssessContext {
   last?: Assessment;
 }
 
-// What a user runs: the factory's defaults (shipped weights, ICA and classifiers) on two workers.
+// What a user runs: the factory's defaults (the shipped weights; ICA and classifiers when shipped)
+// on two workers.
 const assessBench: Benchmark<AssessContext> = {
   id: 'core/assess-512x512x300-shipped-pool2-wasm',
   title:
-    'createLesionEncoder().assess of a 512x512x300 chest CT with the shipped models: lung mask, encoder, volumetrics, ICA, both classifiers; two workers',
+    'createLesionEncoder().assess of a 512x512x300 chest CT with its defaults (shipped 128x128 weights): lung mask, encoder, volumetrics, two workers',
   backend: 'wasm',
   warmup: 0,
   runs: 2,
@@ -113,7 +114,6 @@ const assessBench: Benchmark<AssessContext> = {
     'kept slices': last?.keptSlices.length ?? 0,
     'lung mask s': Number(((last?.timingsMs.lungmask ?? 0) / 1000).toFixed(2)),
     'encoder s': Number(((last?.timingsMs.encoder ?? 0) / 1000).toFixed(2)),
-    'severity p': last?.severityProbability ?? -1,
     'peak RSS MiB': Math.round(process.resourceUsage().maxRSS / 1024),
   }),
   teardown: ({ encoder }) => encoder.dispose(),

@@ -160,7 +160,7 @@ export async function runDemo(args: string[], io: CliIo): Promise<number> {
       }
     : measureLesions(phantom.lesions.data, scan.lungs.labels);
   const v = measured.volumetrics;
-  const missing = scan.notes.filter((n) => n.startsWith('no ')).join('; ');
+  const missing = scan.notes.filter((n) => n.startsWith('no ')).join('\n   ');
   say(
     `\n4. volumetrics (% of lung, right / left)${trained ? '' : ' of the true lesions'}\n` +
       `   ground-glass ${sides(v.groundGlass)}, consolidation ${sides(v.consolidation)}, ` +

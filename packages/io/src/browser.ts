@@ -1,6 +1,6 @@
-// @lesionenc/io for browsers and web workers (the `browser` export condition): everything of the
-// Node entry except what needs a file system (readVolume, readNifti, readDicomSeries, the write
-// functions). Files come in as bytes or File objects (readVolumeFromFiles).
+// @lesionenc/io for browsers and web workers (the `browser` export condition), and the base of
+// the Node entry (index.ts), which adds what needs a file system (readVolume, readNifti,
+// readDicomSeries, the write functions). Here files come in as bytes or File objects.
 export {
   type DecodeNiftiOptions,
   type EncodeNiftiOptions,

@@ -1,95 +1,9 @@
 // @lesionenc/io: medical image IO — NIfTI, DICOM series, 2D slices, .npy and mask export.
-// The Node entry; browser.ts is the same without the file-system functions.
-export {
-  type DecodeNiftiOptions,
-  type EncodeNiftiOptions,
-  type NiftiDatatype,
-  type NiftiHeader,
-  type NiftiImage,
-  type NiftiLabelOptions,
-  DEFAULT_ENCODE_NIFTI_OPTIONS,
-  MAX_NIFTI_VOXELS,
-  decodeNifti,
-  encodeNifti,
-  niftiImageToLabels,
-  niftiImageToVolume,
-} from './nifti';
+// The Node entry: the browser entry (browser.ts) plus the functions that use the file system.
+export * from './browser';
 export { readNifti, readNiftiLabels, writeNifti } from './nifti-node';
-export { type DecodeNpyOptions, type NpyArray, decodeNpy, encodeNpy } from './npy';
 export { readNpy, writeNpy } from './npy-node';
-export { geometryOrientation, orientationCode } from './orientation';
-export {
-  type DicomFileOptions,
-  type DicomImage,
-  type DicomImageHeader,
-  TRANSFER_SYNTAX,
-  decodeDicomImage,
-  parseDicomHeader,
-} from './dicom';
-export {
-  type DicomSeriesOptions,
-  type DicomSeriesResult,
-  type DicomSeriesSummary,
-  type DicomSkippedFile,
-  type DicomSource,
-  DEFAULT_DICOM_SERIES_OPTIONS,
-  decodeDicomSeries,
-  loadDicomSeries,
-  scanDicomSources,
-} from './dicom-series';
 export { dicomSourcesAt, listDicomSeries, readDicomSeries } from './dicom-node';
-export {
-  type DicomInstanceReference,
-  type DicomSeriesReference,
-  DICOM_REFERENCE_METADATA_KEY,
-  dicomSeriesReferenceOf,
-} from './dicom-reference';
-export {
-  type DicomCode,
-  type DicomSeg,
-  type DicomSegFrame,
-  type DicomSegSegment,
-  type DicomSegmentDefinition,
-  type EncodeDicomSegOptions,
-  type EncodedDicomSeg,
-  type SegToLabelMapOptions,
-  DEFAULT_ENCODE_DICOM_SEG,
-  LESION_SEG_SEGMENTS,
-  LUNG_SEG_SEGMENTS,
-  SEG_CODES,
-  SEG_SOP_CLASS_UID,
-  createDicomUid,
-  decodeDicomSeg,
-  dicomSegToLabelMap,
-  encodeDicomSeg,
-  rgbToDicomLab,
-} from './dicom-seg';
 export { readDicomSeg, writeDicomSeg } from './dicom-seg-node';
-export {
-  type SliceImageOptions,
-  MAX_SLICE_SIDE,
-  decodeSliceImage,
-  decodeSliceLabels,
-} from './slice-image';
-export {
-  type ReadVolumeOptions,
-  type ReadVolumeResult,
-  type VolumeFormat,
-  readVolume,
-  sniffFormat,
-} from './read-volume';
-export { type FileLike, dicomSourcesFromFiles, readVolumeFromFiles } from './volume-files';
-export {
-  type OverlayOptions,
-  type RgbImage,
-  DEFAULT_OVERLAY_OPTIONS,
-  encodeOverlayPng,
-  renderOverlay,
-} from './overlay';
+export { readVolume } from './read-volume';
 export { writeOverlayPng } from './overlay-node';
-export { encodeLabelPng } from './label-png';
-export {
-  type OverlayMontageOptions,
-  encodeOverlayMontagePng,
-  renderOverlayMontage,
-} from './montage';

@@ -1,5 +1,5 @@
-// @lesionenc/phantom for browsers and web workers (the `browser` export condition): everything of
-// the Node entry except writeCohort, which writes files.
+// @lesionenc/phantom for browsers and web workers (the `browser` export condition), and the
+// base of the Node entry (index.ts), which adds writeCohort.
 export {
   type AnatomyConfig,
   type ChestPhantomConfig,

@@ -59,3 +59,10 @@ export {
   createLabelMap,
   sliceView,
 } from './volume';
+export {
+  type WasmArrayKind,
+  type WasmKernelModule,
+  type WasmLayout,
+  WasmWorkspace,
+  loadWasmKernels,
+} from './wasm-kernels';

@@ -8,6 +8,7 @@ import {
   model as layersModel,
 } from '@tensorflow/tfjs-layers';
 
+import { inferenceModelsOf } from './internal/inference-models';
 import { FEATURE_OUTPUT_LAYER, type LesionUnet } from './unet';
 
 /** Options of {@link encodeSliceImages}. */
@@ -103,8 +104,11 @@ export async function encodeSliceImages(
   const plane = rows * columns;
   const labels = new Uint8Array(count * plane);
   const features = new Float32Array(count * featureSize);
+  // Batch normalisation folded into the convolutions: the same outputs, one pass fewer over
+  // every normalised activation.
+  const inference = inferenceModelsOf(unet.model, FEATURE_OUTPUT_LAYER);
   if (options.featuresOnly === true) {
-    const model = featureModelOf(unet);
+    const model = inference.features;
     for (let start = 0; start < count; start += options.batchSize) {
       const n = Math.min(options.batchSize, count - start);
       const feats = tf.tidy(() => {
@@ -136,7 +140,7 @@ export async function encodeSliceImages(
         1,
       ]);
       const x = channels === 3 ? tf.tile(grey, [1, 1, 1, 3]) : grey;
-      const [mask, feat] = unet.model.predict(x) as tf.Tensor[];
+      const [mask, feat] = inference.full.predict(x) as tf.Tensor[];
       const probabilities =
         netRows === rows && netColumns === columns
           ? (mask as tf.Tensor4D)

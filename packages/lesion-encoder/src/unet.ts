@@ -8,6 +8,7 @@ import {
   EFFICIENTNET_SCALING,
   buildEfficientNetEncoder,
 } from './efficientnet';
+import { releaseInferenceModels } from './internal/inference-models';
 
 /** Construction settings of {@link createLesionUnet}. */
 export interface LesionUnetConfig {
@@ -223,6 +224,7 @@ export function createLesionUnet(config: Partial<LesionUnetConfig> = {}): Lesion
     dispose: () => {
       if (disposed) return;
       disposed = true;
+      releaseInferenceModels(model);
       model.dispose();
     },
   };

@@ -81,6 +81,8 @@ export function conv2dFilterGradient(
   dy: tf.Tensor4D,
   info: ConvGeometry,
 ): tf.Tensor4D {
+  if (info.strideHeight === 1 && info.strideWidth === 1)
+    return unitStrideFilterGradient(x, dy, info);
   const { filterHeight: kh, filterWidth: kw, inChannels: ci, outChannels: co } = info;
   const positions = info.batchSize * info.outHeight * info.outWidth;
   const channelsFirst = tf.transpose(x, [3, 0, 1, 2]);
@@ -113,6 +115,65 @@ export function conv2dFilterGradient(
   }
   const stacked = groups.length === 1 ? groups[0]! : tf.concat(groups, 0);
   return tf.reshape(stacked, [kh, kw, ci, co]);
+}
+
+/**
+ * Filter gradient of a stride-1 conv2d, NHWC, without cutting a window per tap. The padded input
+ * is flattened to `[channels, positions]` over the padded grid, and the output gradient is placed
+ * on the same grid with zeros in the rows and columns no output occupies. On that grid the input
+ * a tap reads for output position p is position p plus a fixed offset
+ * (`tapRow * dilationH * paddedWidth + tapColumn * dilationW`), so each tap's patch matrix is a
+ * block of whole columns of one matrix: one product per tap, and no strided window copies.
+ * Positions that fall between rows meet a zero gradient and add nothing.
+ */
+function unitStrideFilterGradient(
+  x: tf.Tensor4D,
+  dy: tf.Tensor4D,
+  info: ConvGeometry,
+): tf.Tensor4D {
+  const { filterHeight: kh, filterWidth: kw, inChannels: ci, outChannels: co } = info;
+  const { top, bottom, left, right } = info.padInfo;
+  const paddedHeight = info.inHeight + top + bottom;
+  const paddedWidth = info.inWidth + left + right;
+  const grid = info.batchSize * paddedHeight * paddedWidth;
+  const padded =
+    top === 0 && bottom === 0 && left === 0 && right === 0
+      ? x
+      : tf.pad(x, [
+          [0, 0],
+          [top, bottom],
+          [left, right],
+          [0, 0],
+        ]);
+  const inputColumns = tf.transpose(tf.reshape(padded, [grid, ci])) as tf.Tensor2D;
+  const gradientOnGrid = tf.reshape(
+    tf.pad(dy, [
+      [0, 0],
+      [0, paddedHeight - info.outHeight],
+      [0, paddedWidth - info.outWidth],
+      [0, 0],
+    ]),
+    [grid, co],
+  );
+  const lastOffset = (kh - 1) * info.dilationHeight * paddedWidth + (kw - 1) * info.dilationWidth;
+  const used = grid - lastOffset;
+  const gradient = (
+    used === grid ? gradientOnGrid : tf.slice(gradientOnGrid, [0, 0], [used, co])
+  ) as tf.Tensor2D;
+  const taps: tf.Tensor[] = [];
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) {
+      const offset = i * info.dilationHeight * paddedWidth + j * info.dilationWidth;
+      taps.push(
+        tf.tidy(() => {
+          const patches =
+            used === grid ? inputColumns : tf.slice(inputColumns, [0, offset], [ci, used]);
+          return tf.matMul(patches, gradient);
+        }),
+      );
+    }
+  }
+  return tf.reshape(taps.length === 1 ? taps[0]! : tf.stack(taps), [kh, kw, ci, co]);
 }
 
 /**

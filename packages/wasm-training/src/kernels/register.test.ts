@@ -137,6 +137,19 @@ const CONV_CASES: ConvCase[] = [
   { x: [1, 10, 11, 5], filter: [3, 3, 5, 2], strides: [2, 2], pad: 'valid' },
   { x: [1, 8, 8, 4], filter: [1, 1, 4, 6], strides: [1, 1], pad: 'valid' },
   { x: [1, 8, 8, 4], filter: [1, 1, 4, 6], strides: [2, 2], pad: 'same' },
+  { x: [2, 7, 10, 19], filter: [3, 3, 19, 5], strides: [1, 1], pad: 'same' },
+  { x: [1, 9, 8, 6], filter: [5, 3, 6, 3], strides: [1, 1], pad: 'valid' },
+  {
+    x: [2, 6, 7, 3],
+    filter: [3, 5, 3, 4],
+    strides: [1, 1],
+    pad: [
+      [0, 0],
+      [0, 2],
+      [3, 1],
+      [0, 0],
+    ],
+  },
   {
     x: [2, 7, 6, 3],
     filter: [5, 3, 3, 2],
@@ -184,6 +197,10 @@ const DEPTHWISE_CASES: DepthwiseCase[] = [
     ],
   },
   { x: [1, 9, 9, 5], filter: [3, 3, 5, 2], strides: [2, 1], dilations: [1, 1], pad: 'same' },
+  // Channel counts that use the 16-wide, 4-wide and single-channel loops of the SIMD kernel.
+  { x: [2, 12, 10, 23], filter: [3, 3, 23, 1], strides: [1, 1], dilations: [1, 1], pad: 'same' },
+  { x: [1, 13, 13, 40], filter: [5, 5, 40, 1], strides: [2, 2], dilations: [1, 1], pad: 'same' },
+  { x: [1, 9, 11, 16], filter: [3, 3, 16, 1], strides: [2, 2], dilations: [2, 2], pad: 'valid' },
 ];
 
 function describeCase(c: object): string {
@@ -235,6 +252,48 @@ describe('registerWasmTrainingKernels', () => {
       expect(relativeError(wasmInput, cpuInput)).toBeLessThan(RELATIVE_TOLERANCE);
     },
   );
+
+  it.each([
+    { x: [2, 11, 9, 7], filter: [3, 3, 7, 5], dilations: [2, 2] as [number, number], pad: 'same' },
+    {
+      x: [1, 12, 10, 4],
+      filter: [3, 2, 4, 3],
+      dilations: [3, 2] as [number, number],
+      pad: 'valid',
+    },
+  ] as const)('Conv2DBackpropFilter of a dilated stride-1 conv matches cpu: %j', async (c) => {
+    const dyShape = outShape([...c.x], [...c.filter], [1, 1], c.dilations, c.pad, false);
+    const x = randomValues([...c.x], 7);
+    const dy = randomValues(dyShape, 8);
+    // The cpu kernel ignores dilations: its reference is the filter written out with zeros.
+    const denseShape = dilateFilter(randomValues([...c.filter], 9), c.dilations).shape;
+    const cpuFilter = await on('cpu', () =>
+      undilateFilter(
+        runKernel(
+          'Conv2DBackpropFilter',
+          { x, dy },
+          { strides: [1, 1], pad: c.pad, dataFormat: 'NHWC', filterShape: denseShape },
+        ),
+        [c.filter[0], c.filter[1]],
+        c.dilations,
+      ),
+    );
+    const wasmFilter = await on('wasm', () =>
+      runKernel(
+        'Conv2DBackpropFilter',
+        { x, dy },
+        {
+          strides: [1, 1],
+          dilations: c.dilations,
+          pad: c.pad,
+          dataFormat: 'NHWC',
+          filterShape: [...c.filter],
+        },
+      ),
+    );
+    expect(wasmFilter.shape).toEqual([...c.filter]);
+    expect(relativeError(wasmFilter, cpuFilter)).toBeLessThan(RELATIVE_TOLERANCE);
+  });
 
   it.each(DEPTHWISE_CASES.map((c) => [describeCase(c), c] as const))(
     'DepthwiseConv2dNativeBackpropFilter and -Input match cpu: %s',
@@ -364,6 +423,7 @@ describe('registerWasmTrainingKernels', () => {
     (['nearest', 'bilinear'] as const).flatMap((method) =>
       [
         { x: [2, 4, 4, 3], size: [8, 8], alignCorners: false, halfPixelCenters: false },
+        { x: [2, 3, 4, 5], size: [9, 8], alignCorners: false, halfPixelCenters: false },
         { x: [3, 3, 5, 2], size: [7, 9], alignCorners: false, halfPixelCenters: false },
         { x: [2, 3, 3, 2], size: [6, 5], alignCorners: true, halfPixelCenters: false },
         { x: [2, 4, 3, 2], size: [9, 7], alignCorners: false, halfPixelCenters: true },

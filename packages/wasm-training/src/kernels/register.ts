@@ -13,6 +13,7 @@ import {
 } from './conv-gradients';
 import { fusedBatchNormGradient } from './batch-norm-gradient';
 import { heapSlice } from './slice';
+import { depthwiseFilterGradientNative } from './native';
 import {
   maxPoolInputGradient,
   resizeBilinearGradLoop,
@@ -28,7 +29,8 @@ const BACKEND = 'wasm';
  *
  * Missing from tfjs-backend-wasm 4.22 (training stops with "Kernel ... not registered"):
  * - `Conv2DBackpropFilter`: filter gradient of conv2d (every conv layer).
- * - `DepthwiseConv2dNativeBackpropFilter`: filter gradient of depthwiseConv2d.
+ * - `DepthwiseConv2dNativeBackpropFilter`: filter gradient of depthwiseConv2d (this package's
+ *   own SIMD kernel, native/conv-grad.c, where WebAssembly SIMD runs; else tfjs ops).
  * - `DepthwiseConv2dNativeBackpropInput`: input gradient of depthwiseConv2d.
  *
  * Present but slow (measured on a 2-core machine, one thread):
@@ -40,6 +42,8 @@ const BACKEND = 'wasm';
  * - `BatchMatMul` and `_FusedMatMul` with `transposeA` or `transposeB`: 10-50x slower than
  *   without; dense and LSTM gradients use both flags. Replaced by an explicit transpose followed
  *   by the untransposed product.
+ * - `ResizeNearestNeighborGrad` for whole-number upscaling (UpSampling2D): several times slower
+ *   than the average pool times the block size it equals; replaced by that.
  *
  * Present but wrong:
  * - `ResizeNearestNeighborGrad` and `ResizeBilinearGrad` with `halfPixelCenters`: the wasm
@@ -165,7 +169,16 @@ const conv2dBackpropInput: tf.KernelFunc = ({ inputs, backend, attrs }) => {
 
 const depthwiseBackpropFilter: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const a = attrs as unknown as tf.DepthwiseConv2dNativeBackpropFilterAttrs;
-  return runComposite(backend, [input(inputs, 'x'), input(inputs, 'dy')], ([xt, dyt]) => {
+  const x = input(inputs, 'x');
+  const dy = input(inputs, 'dy');
+  const native = depthwiseFilterGradientNative(
+    backend,
+    x,
+    dy,
+    geometry(x.shape as [number, number, number, number], a.filterShape, a, true),
+  );
+  if (native !== undefined) return native;
+  return runComposite(backend, [x, dy], ([xt, dyt]) => {
     const xN = xt as tf.Tensor4D;
     const info = geometry(xN.shape, a.filterShape, a, true);
     return depthwiseFilterGradient(xN, dyt as tf.Tensor4D, info);
@@ -263,6 +276,33 @@ function halfPixelResizeGrad(
   };
 }
 
+/**
+ * ResizeNearestNeighborGrad for a whole-number upscaling (each input pixel copied to a k x m
+ * block, as UpSampling2D does) is the sum over each block: an average pool times k m, which
+ * XNNPACK runs several times faster than the wasm gradient kernel. Other cases go to `next`.
+ */
+function blockNearestGrad(next: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const { alignCorners, halfPixelCenters } = args.attrs as unknown as {
+      alignCorners?: boolean;
+      halfPixelCenters?: boolean;
+    };
+    const images = input(args.inputs, 'images');
+    const dy = input(args.inputs, 'dy');
+    const [, inH, inW] = images.shape as [number, number, number, number];
+    const [, outH, outW] = dy.shape as [number, number, number, number];
+    const k = outH / inH;
+    const m = outW / inW;
+    const whole = Number.isInteger(k) && Number.isInteger(m) && (k > 1 || m > 1);
+    if (alignCorners === true || halfPixelCenters === true || !whole || dy.dtype !== 'float32') {
+      return next(args);
+    }
+    return runComposite(args.backend, [dy], ([g]) =>
+      tf.mul(tf.avgPool(g as tf.Tensor4D, [k, m], [k, m], 'valid'), k * m),
+    );
+  };
+}
+
 function install(
   kernelName: string,
   backendName: string,
@@ -330,7 +370,10 @@ export function registerWasmTrainingKernels(): string[] {
     ['ResizeNearestNeighborGrad', resizeNearestNeighborGradLoop],
     ['ResizeBilinearGrad', resizeBilinearGradLoop],
   ] as const) {
-    add(name, (original) => halfPixelResizeGrad(name, requireOriginal(name, original), loop));
+    add(name, (original) => {
+      const fixed = halfPixelResizeGrad(name, requireOriginal(name, original), loop);
+      return name === 'ResizeNearestNeighborGrad' ? blockNearestGrad(fixed) : fixed;
+    });
   }
   // A gradient, not a kernel: the same math on every backend, without full-size tiles.
   if (tf.getGradient('FusedBatchNorm')?.gradFunc !== fusedBatchNormGradient.gradFunc) {

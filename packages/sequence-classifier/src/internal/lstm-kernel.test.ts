@@ -1,12 +1,13 @@
 // lstmRecurrence against the LSTM written out step by step in tfjs ops, forward and gradients,
-// at a size where the wasm backend takes the per-step product (heap reads, reused left operand).
+// at a size where the wasm backend takes the per-step product (heap reads, reused left operand),
+// with the gate arithmetic in the WebAssembly kernels and in TypeScript.
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import * as tf from '@tensorflow/tfjs-core';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { lstmRecurrence } from './lstm-kernel';
+import { lstmRecurrence, setWasmGateKernels } from './lstm-kernel';
 
 /** Agreement asked of the fused LSTM (as in layers.test.ts). */
 const PARITY_TOLERANCE = 1e-4;
@@ -61,10 +62,19 @@ function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
   return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0] as number);
 }
 
-describe.each(['cpu', 'wasm'])('lstmRecurrence on %s', (backend) => {
+describe.each([
+  ['cpu', 'wasm kernels'],
+  ['wasm', 'wasm kernels'],
+  ['cpu', 'TypeScript'],
+  ['wasm', 'TypeScript'],
+])('lstmRecurrence on %s, gates in %s', (backend, gates) => {
   beforeAll(async () => {
     await tf.setBackend(backend);
     await tf.ready();
+    setWasmGateKernels(gates === 'wasm kernels');
+  });
+  afterAll(() => {
+    setWasmGateKernels(true);
   });
 
   it.each([false, true])('matches the step-by-step LSTM (goBackwards %s)', (goBackwards) => {

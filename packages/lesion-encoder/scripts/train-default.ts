@@ -2,6 +2,8 @@
 // with checkpoints and resume. Usage:
 //   LESIONENC_DATA_DIR=/work/shared/data nice -n 10 npx tsx packages/lesion-encoder/scripts/train-default.ts \
 //     --out /work/lesionenc-runs/default [--size 128] [--epochs 40] [--batch 2] [--steps 120]
+// Fine-tuning from existing weights with phantoms drawn like the synthetic cohorts' patients:
+//     --init packages/lesion-encoder/weights/default --cohort-phantoms 40 --phantom-weight 1.5
 import { readFile, readdir, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -13,12 +15,14 @@ import {
   type AugmentSample,
   DEFAULT_LESION_UNET,
   createDefaultAugmentation,
+  applyNamedWeights,
   createLesionUnet,
+  decodeEncodedWeights,
   rotate90Clockwise,
   toNetworkIntensity,
   trainLesionUnet,
 } from '@lesionenc/lesion-encoder';
-import { DISEASE_PRESETS, createChestPhantom } from '@lesionenc/phantom';
+import { DISEASE_PRESETS, createChestPhantom, simulateCohort } from '@lesionenc/phantom';
 import { resizeImageLinear, resizeLabelsNearest } from '@lesionenc/preprocess';
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -35,6 +39,12 @@ const { values } = parseArgs({
     'zenodo-weight': { type: 'string', default: '1' },
     'phantom-weight': { type: 'string', default: '0.5' },
     phantoms: { type: 'string', default: '16' },
+    // Patients per hospital profile (A and B) drawn as the cohort simulator draws them, from
+    // seeds the experiments never use; their first scan's lung slices become training slices.
+    'cohort-phantoms': { type: 'string', default: '0' },
+    'cohort-seed': { type: 'string', default: '7001' },
+    // A weights folder (weights.json + weights.bin) to start from instead of the initialisation.
+    init: { type: 'string' },
     // From scratch (no ImageNet weights here) a larger step than the paper's fine-tuning 1e-4.
     lr: { type: 'string', default: '1e-3' },
   },
@@ -129,6 +139,53 @@ function phantomSlices(count: number, seed: number): AugmentSample[] {
   return result;
 }
 
+// Lung slices of the first scan of cohort-like patients (both hospital profiles): the disease
+// mix, kernels, noise and slice spacing of the synthetic hospitals, with exact masks.
+function cohortPhantomSlices(patientsPerHospital: number, seed: number): AugmentSample[] {
+  const result: AugmentSample[] = [];
+  if (patientsPerHospital <= 0) return result;
+  for (const hospital of ['A', 'B'] as const) {
+    const cohort = simulateCohort({
+      hospital,
+      patients: patientsPerHospital,
+      matrix: size,
+      seed: seed + (hospital === 'A' ? 0 : 1),
+      severePrevalence: 0.3,
+      converterPrevalence: 0.3,
+    });
+    for (const patient of cohort.patients) {
+      const phantom = createChestPhantom(patient.scans[0]!.phantom);
+      const [slices] = phantom.volume.geometry.shape;
+      const plane = size * size;
+      // Every other slice at 2.5 mm: neighbours that close are nearly the same picture.
+      for (let k = 0; k < slices; k += hospital === 'A' ? 1 : 2) {
+        const lung = phantom.lungs.data.subarray(k * plane, (k + 1) * plane);
+        if (lung.reduce((a, v) => a + (v > 0 ? 1 : 0), 0) < plane * 0.02) continue;
+        result.push({
+          image: toNetworkIntensity(phantom.volume.data.subarray(k * plane, (k + 1) * plane), 'hu'),
+          mask: Uint8Array.from(phantom.lesions.data.subarray(k * plane, (k + 1) * plane)),
+          rows: size,
+          columns: size,
+        });
+      }
+    }
+  }
+  return result;
+}
+
+async function applyInitialWeights(unet: ReturnType<typeof createLesionUnet>, dir: string) {
+  const manifest = JSON.parse(await readFile(join(dir, 'weights.json'), 'utf8')) as {
+    weights: Parameters<typeof decodeEncodedWeights>[0]['specs'];
+  };
+  const data = new Uint8Array(await readFile(join(dir, 'weights.bin')));
+  const weights = decodeEncodedWeights({ specs: manifest.weights, data });
+  try {
+    applyNamedWeights(unet.model, weights, { strict: true });
+  } finally {
+    tf.dispose(Object.values(weights));
+  }
+}
+
 async function main(): Promise<void> {
   setLogLevel('info');
   await tf.setBackend('wasm');
@@ -137,7 +194,10 @@ async function main(): Promise<void> {
 
   const semiseg = await loadSemiSeg();
   const zenodo = await loadZenodo();
-  const phantoms = phantomSlices(Number(values.phantoms), Number(values.seed));
+  const phantoms = [
+    ...phantomSlices(Number(values.phantoms), Number(values.seed)),
+    ...cohortPhantomSlices(Number(values['cohort-phantoms']), Number(values['cohort-seed'])),
+  ];
   // Validation: a fixed, seeded share of the COVID-SemiSeg training slices (never the test half).
   const order = createRandom(Number(values.seed))
     .fork('split')
@@ -164,6 +224,10 @@ async function main(): Promise<void> {
     inputSizePx: [size, size],
     seed: Number(values.seed),
   });
+  if (values.init !== undefined) {
+    await applyInitialWeights(unet, values.init);
+    process.stdout.write(`started from the weights in ${values.init}\n`);
+  }
   const result = await trainLesionUnet(unet, {
     sources: [
       { name: 'semiseg', samples: training.map((t) => t.sample) },

@@ -19,6 +19,7 @@ import {
   transpose,
   zeros,
 } from './internal/linalg';
+import { multiplyABtFast } from './internal/native-linalg';
 import { defaultThreadCount, gramOfColumnsParallel, sharedZeros } from './internal/parallel-gram';
 
 const log = createLogger('lesionenc.ica');
@@ -245,8 +246,8 @@ export function fitFastIca(
     for (let f = 0; f < d; f++)
       whitening[comp * d + f] = (u.data[f * u.cols + comp] as number) * scale;
   }
-  // X1 = K Xc^T sqrt(n): k x n, white.
-  const x1T = multiplyABt(centred, { rows: k, cols: d, data: whitening });
+  // X1 = K Xc^T sqrt(n): k x n, white (kept in both layouts, for the products of the iteration).
+  const x1T = multiplyABtFast(centred, { rows: k, cols: d, data: whitening });
   const rootN = Math.sqrt(n);
   for (let i = 0; i < x1T.data.length; i++) x1T.data[i] = (x1T.data[i] as number) * rootN;
   const x1 = transpose(x1T);
@@ -267,7 +268,7 @@ export function fitFastIca(
   const contrast = makeContrast(settings.fun, settings.alpha);
   const fitted =
     settings.algorithm === 'parallel'
-      ? icaParallel(x1, wInit, contrast, settings.maxIter, settings.tol, progress)
+      ? icaParallel(x1, x1T, wInit, contrast, settings.maxIter, settings.tol, progress)
       : icaDeflation(x1, wInit, contrast, settings.maxIter, settings.tol, progress);
   const unmixing = fitted.w.data;
   if (!fitted.convergence.converged) {
@@ -280,7 +281,7 @@ export function fitFastIca(
 
   // unit-variance: rescale W so the training sources (W X1 / sqrt(n)) have unit std.
   if (settings.whiten === 'unit-variance') {
-    const sources = multiply(fitted.w, x1);
+    const sources = multiplyABtFast(fitted.w, x1T);
     for (let comp = 0; comp < k; comp++) {
       let sum = 0;
       let sumSquares = 0;
@@ -327,7 +328,7 @@ export function transformIca(model: FastIcaModel, x: IcaMatrix): IcaMatrix {
       centred.data[r + j] = (x.data[r + j] as number) - (model.mean[j] as number);
     }
   }
-  return multiplyABt(centred, {
+  return multiplyABtFast(centred, {
     rows: model.nComponents,
     cols: model.nFeatures,
     data: model.components,
@@ -356,7 +357,7 @@ export function inverseTransformIca(model: FastIcaModel, sources: IcaMatrix): Ic
     cols: sources.cols,
     data: Float64Array.from(sources.data),
   };
-  const out = multiplyABt(s, {
+  const out = multiplyABtFast(s, {
     rows: model.nFeatures,
     cols: model.nComponents,
     data: model.mixing,
@@ -613,8 +614,10 @@ interface Fitted {
   convergence: IcaConvergence;
 }
 
+// x1 is k x n, x1T its transpose.
 function icaParallel(
   x1: Matrix,
+  x1T: Matrix,
   wInit: Matrix,
   g: Contrast,
   maxIter: number,
@@ -628,10 +631,10 @@ function icaParallel(
   let iteration = 0;
   while (iteration < maxIter) {
     iteration++;
-    const wx = multiply(w, x1);
+    const wx = multiplyABtFast(w, x1T);
     const derivative = new Float64Array(k);
     for (let r = 0; r < k; r++) derivative[r] = g(wx.data, r * n, (r + 1) * n);
-    const update = multiplyABt(wx, x1);
+    const update = multiplyABtFast(wx, x1);
     for (let r = 0; r < k; r++) {
       for (let j = 0; j < k; j++) {
         const idx = r * k + j;

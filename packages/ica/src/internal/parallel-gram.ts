@@ -1,6 +1,17 @@
 // X^T X split over worker threads in Node (the samples divided between threads, partial Gram
-// matrices summed); elsewhere, or for small inputs, the single-threaded kernel.
+// matrices summed); elsewhere, or for small inputs, on the calling thread. Every thread runs the
+// WebAssembly SIMD kernel (./native-linalg) when it can, else the TypeScript kernel of ./linalg.
+import { createLogger } from '@lesionenc/base';
+
 import { type Matrix, gramOfColumns, gramPanelKernel } from './linalg';
+import {
+  GRAM_WASM_BASE64,
+  accumulateGramNative,
+  gramOfColumnsNative,
+  loadGramKernel,
+} from './native-linalg';
+
+const log = createLogger('lesionenc.ica');
 
 /** Below this many multiply-adds a worker's start-up costs more than it saves. */
 const PARALLEL_MIN_MACS = 2e9;
@@ -64,25 +75,44 @@ export function sharedZeros(rows: number, cols: number, threads: number): Matrix
   };
 }
 
-// The worker: packs its share of the samples into panels and accumulates their Gram matrix,
-// then raises its flag. The kernel is the same function the main thread uses.
-const WORKER_SOURCE = (kernel: string, panelSamples: number) => `
+// The worker: with the module's base64 (`wasm`) it instantiates its own copy of the gram kernel
+// and runs it over its share of the samples; without it, or should that fail, it packs its share
+// into panels for the TypeScript kernel (the same function the main thread uses). Either way it
+// leaves the upper triangle of its partial Gram matrix in `out`, notes in the flag's second
+// slot whether the WebAssembly kernel did the work, and raises the first.
+const WORKER_SOURCE = (kernel: string, native: string, panelSamples: number) => `
 const { workerData } = require('node:worker_threads');
 const kernel = (${kernel});
-const { data, out, flag, from, to, d } = workerData;
+const accumulateNative = (${native});
+const { data, out, flag, from, to, d, wasm, layout } = workerData;
 const x = new Float64Array(data);
 const c = new Float64Array(out);
-const kc = ${panelSamples};
-const panel = new Float64Array(d * kc);
-for (let s0 = from; s0 < to; s0 += kc) {
-  const len = Math.min(kc, to - s0);
-  for (let s = 0; s < len; s++) {
-    const row = (s0 + s) * d;
-    for (let f = 0; f < d; f++) panel[f * kc + s] = x[row + f];
+let done = false;
+if (wasm !== undefined) {
+  try {
+    const compiled = new WebAssembly.Module(Buffer.from(wasm, 'base64'));
+    const instance = new WebAssembly.Instance(compiled, {});
+    const gram = { exports: instance.exports, memory: instance.exports.memory };
+    accumulateNative(gram, layout, x, from, to, c);
+    done = true;
+  } catch {
+    c.fill(0);
   }
-  kernel(panel, kc, len, d, c);
+}
+if (!done) {
+  const kc = ${panelSamples};
+  const panel = new Float64Array(d * kc);
+  for (let s0 = from; s0 < to; s0 += kc) {
+    const len = Math.min(kc, to - s0);
+    for (let s = 0; s < len; s++) {
+      const row = (s0 + s) * d;
+      for (let f = 0; f < d; f++) panel[f * kc + s] = x[row + f];
+    }
+    kernel(panel, kc, len, d, c);
+  }
 }
 const flags = new Int32Array(flag);
+Atomics.store(flags, 1, done ? 1 : 0);
 Atomics.store(flags, 0, 1);
 Atomics.notify(flags, 0);
 `;
@@ -107,17 +137,32 @@ export function gramOfColumnsParallel(
   const wt = workerThreads();
   const shared = x.data.buffer instanceof SharedArrayBuffer;
   if (threads <= 1 || wt === undefined || !shared || (n * d * d) / 2 < minMacs) {
-    return gramOfColumns(x);
+    return gramOfColumnsNative(x) ?? gramOfColumns(x);
   }
   const panelSamples = 128;
   const bounds = Array.from({ length: threads + 1 }, (_, t) => Math.round((t * n) / threads));
-  const source = WORKER_SOURCE(gramPanelKernel.toString(), panelSamples);
+  // Workers get the kernel only when it runs here (so LESIONENC_WASM_KERNELS=off reaches them).
+  const native = loadGramKernel(d, n);
+  const source = WORKER_SOURCE(
+    gramPanelKernel.toString(),
+    accumulateGramNative.toString(),
+    panelSamples,
+  );
   const helpers = Array.from({ length: threads - 1 }, (_, t) => {
     const out = new SharedArrayBuffer(d * d * 8);
-    const flag = new SharedArrayBuffer(4);
+    const flag = new SharedArrayBuffer(8);
     const worker = new wt.Worker(source, {
       eval: true,
-      workerData: { data: x.data.buffer, out, flag, from: bounds[t + 1], to: bounds[t + 2], d },
+      workerData: {
+        data: x.data.buffer,
+        out,
+        flag,
+        from: bounds[t + 1],
+        to: bounds[t + 2],
+        d,
+        wasm: native === undefined ? undefined : GRAM_WASM_BASE64,
+        layout: native?.layout,
+      },
     });
     let failure: unknown;
     worker.on('error', (e) => {
@@ -126,12 +171,15 @@ export function gramOfColumnsParallel(
     return { worker, out, flag, failed: () => failure };
   });
 
-  // The calling thread takes the first share.
-  const own = gramOfColumns({
-    rows: (bounds[1] as number) - (bounds[0] as number),
-    cols: d,
-    data: x.data.subarray(0, (bounds[1] as number) * d),
-  });
+  // The calling thread takes the first share (only the upper triangle counts until the end).
+  const ownRows = bounds[1] as number;
+  let own: Matrix;
+  if (native === undefined) {
+    own = gramOfColumns({ rows: ownRows, cols: d, data: x.data.subarray(0, ownRows * d) });
+  } else {
+    own = { rows: d, cols: d, data: new Float64Array(d * d) };
+    accumulateGramNative(native.kernel, native.layout, x.data, 0, ownRows, own.data);
+  }
   const c = own.data;
   for (const helper of helpers) {
     const flags = new Int32Array(helper.flag);
@@ -142,6 +190,13 @@ export function gramOfColumnsParallel(
     if (Atomics.load(flags, 0) !== 1) {
       helpers.forEach((h) => void h.worker.terminate());
       throw new Error(`parallel Gram matrix: a worker failed: ${String(helper.failed())}`);
+    }
+    if (native !== undefined && Atomics.load(flags, 1) !== 1) {
+      log.warnOnce(
+        'ica-gram-worker-fallback',
+        'parallel Gram matrix: a worker could not run the WebAssembly kernel and used the ' +
+          'slower TypeScript one',
+      );
     }
     const part = new Float64Array(helper.out);
     // Workers fill the upper triangle only; mirror after summing.

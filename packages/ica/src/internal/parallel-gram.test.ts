@@ -25,6 +25,22 @@ describe('gramOfColumnsParallel', () => {
     expect(parallel.data[5 * 37 + 2]).toBe(parallel.data[2 * 37 + 5]);
   });
 
+  it.each([
+    ['throws', "throw new Error('worker fault');"],
+    ['never answers', 'for (;;) {}'],
+  ])('takes over the share of a worker that %s, without waiting forever', (_, prelude) => {
+    const random = createRandom(9);
+    const x = sharedZeros(400, 11, 2);
+    for (let i = 0; i < x.data.length; i++) x.data[i] = random.normal();
+    const parallel = gramOfColumnsParallel(x, 2, 0, { workerPrelude: prelude, deadlineMs: 1500 });
+    const single = gramOfColumns(x);
+    let worst = 0;
+    for (let i = 0; i < single.data.length; i++) {
+      worst = Math.max(worst, Math.abs((parallel.data[i] as number) - (single.data[i] as number)));
+    }
+    expect(worst).toBeLessThan(TOLERANCE);
+  });
+
   it('reports at least one thread', () => {
     expect(defaultThreadCount()).toBeGreaterThanOrEqual(1);
   });

@@ -80,8 +80,11 @@ export function sharedZeros(rows: number, cols: number, threads: number): Matrix
 // into panels for the TypeScript kernel (the same function the main thread uses). Either way it
 // leaves the upper triangle of its partial Gram matrix in `out`, notes in the flag's second
 // slot whether the WebAssembly kernel did the work, and raises the first.
-const WORKER_SOURCE = (kernel: string, native: string, panelSamples: number) => `
+const WORKER_SOURCE = (kernel: string, native: string, panelSamples: number, prelude: string) => `
 const { workerData } = require('node:worker_threads');
+const failFlags = new Int32Array(workerData.flag);
+try {
+${prelude}
 const kernel = (${kernel});
 const accumulateNative = (${native});
 const { data, out, flag, from, to, d, wasm, layout } = workerData;
@@ -115,6 +118,11 @@ const flags = new Int32Array(flag);
 Atomics.store(flags, 1, done ? 1 : 0);
 Atomics.store(flags, 0, 1);
 Atomics.notify(flags, 0);
+} catch {
+  // Reported through the flag: the waiting thread cannot receive events while it waits.
+  Atomics.store(failFlags, 0, 2);
+  Atomics.notify(failFlags, 0);
+}
 `;
 
 /**
@@ -125,12 +133,16 @@ Atomics.notify(flags, 0);
  * @param x - n x d (from {@link sharedZeros} for parallel work).
  * @param threads - Threads to use, the calling one included.
  * @param minMacs - Work (multiply-adds) below which one thread is used.
+ * @param testing - For tests only: code run first in each worker, and the wait before a
+ *   worker's share is taken over (by default 20 times the calling thread's own share, at least
+ *   a minute).
  * @returns d x d, symmetric.
  */
 export function gramOfColumnsParallel(
   x: Matrix,
   threads: number,
   minMacs = PARALLEL_MIN_MACS,
+  testing: { workerPrelude?: string; deadlineMs?: number } = {},
 ): Matrix {
   const n = x.rows;
   const d = x.cols;
@@ -147,6 +159,7 @@ export function gramOfColumnsParallel(
     gramPanelKernel.toString(),
     accumulateGramNative.toString(),
     panelSamples,
+    testing.workerPrelude ?? '',
   );
   const helpers = Array.from({ length: threads - 1 }, (_, t) => {
     const out = new SharedArrayBuffer(d * d * 8);
@@ -164,15 +177,15 @@ export function gramOfColumnsParallel(
         layout: native?.layout,
       },
     });
-    let failure: unknown;
-    worker.on('error', (e) => {
-      failure = e;
-    });
-    return { worker, out, flag, failed: () => failure };
+    // Failures reach the calling thread through the flag or the deadline below: it cannot
+    // receive events while it waits. The listener keeps an error from being re-thrown.
+    worker.on('error', () => {});
+    return { worker, out, flag };
   });
 
   // The calling thread takes the first share (only the upper triangle counts until the end).
   const ownRows = bounds[1] as number;
+  const ownStarted = performance.now();
   let own: Matrix;
   if (native === undefined) {
     own = gramOfColumns({ rows: ownRows, cols: d, data: x.data.subarray(0, ownRows * d) });
@@ -181,15 +194,33 @@ export function gramOfColumnsParallel(
     accumulateGramNative(native.kernel, native.layout, x.data, 0, ownRows, own.data);
   }
   const c = own.data;
-  for (const helper of helpers) {
+  // A worker has as much to do as this thread had: one that has not finished long after that
+  // (or that reported a failure) is given up on, and its share is computed here instead, so a
+  // worker that died can never leave the fit waiting.
+  const deadline =
+    performance.now() +
+    (testing.deadlineMs ?? Math.max(60_000, 20 * (performance.now() - ownStarted)));
+  helpers.forEach((helper, t) => {
     const flags = new Int32Array(helper.flag);
-    // Poll with a timeout so a worker that died is noticed instead of waited on forever.
-    while (Atomics.wait(flags, 0, 0, 1000) === 'timed-out') {
-      if (helper.failed() !== undefined) break;
+    while (Atomics.load(flags, 0) === 0 && performance.now() < deadline) {
+      Atomics.wait(flags, 0, 0, Math.max(1, Math.min(1000, deadline - performance.now())));
     }
     if (Atomics.load(flags, 0) !== 1) {
-      helpers.forEach((h) => void h.worker.terminate());
-      throw new Error(`parallel Gram matrix: a worker failed: ${String(helper.failed())}`);
+      void helper.worker.terminate();
+      log.warnOnce(
+        'ica-gram-worker-failed',
+        'parallel Gram matrix: a worker failed or stopped answering; its share was computed on ' +
+          'the calling thread',
+      );
+      const from = bounds[t + 1] as number;
+      const to = bounds[t + 2] as number;
+      const part = gramOfColumns({
+        rows: to - from,
+        cols: d,
+        data: x.data.subarray(from * d, to * d),
+      }).data;
+      for (let i = 0; i < d * d; i++) c[i] = (c[i] as number) + (part[i] as number);
+      return;
     }
     if (native !== undefined && Atomics.load(flags, 1) !== 1) {
       log.warnOnce(
@@ -206,7 +237,7 @@ export function gramOfColumnsParallel(
     }
     helper.worker.unref();
     void helper.worker.terminate();
-  }
+  });
   for (let i = 0; i < d; i++) {
     for (let j = 0; j < i; j++) c[i * d + j] = c[j * d + i] as number;
   }

@@ -8,7 +8,11 @@ import {
   subProgress,
 } from '@lesionenc/base';
 import { type FastIcaModel, transformIca } from '@lesionenc/ica';
-import type { LesionUnet, LesionUnetConfig } from '@lesionenc/lesion-encoder';
+import {
+  type LesionUnet,
+  type LesionUnetConfig,
+  createInferenceUnet,
+} from '@lesionenc/lesion-encoder';
 import { type LoadedClassifier, predictLogisticRegression } from '@lesionenc/sequence-classifier';
 
 import { type ScanAnalysis, DEFAULT_ANALYSE_SCAN, analyseScan } from './analyse';
@@ -187,7 +191,8 @@ export async function createLesionEncoder(
       ...(weightsPath === null ? {} : { weightsPath }),
     });
   } else {
-    unet = (await loadLesionUnet(unetConfig, weightsPath ?? undefined)).unet;
+    // Inference only: batch normalisation folded in, made now rather than at the first scan.
+    unet = createInferenceUnet((await loadLesionUnet(unetConfig, weightsPath ?? undefined)).unet);
   }
   const featureSize = unet?.featureSize ?? pool!.featureSize;
   if (ica !== undefined && ica.nFeatures !== featureSize) {

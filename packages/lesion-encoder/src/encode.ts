@@ -8,7 +8,12 @@ import {
   model as layersModel,
 } from '@tensorflow/tfjs-layers';
 
-import { inferenceModelsOf } from './internal/inference-models';
+import { foldBatchNorm } from './internal/fold-batch-norm';
+import {
+  adoptAsInferenceModel,
+  inferenceModelsOf,
+  releaseInferenceModels,
+} from './internal/inference-models';
 import { FEATURE_OUTPUT_LAYER, type LesionUnet } from './unet';
 
 /** Options of {@link encodeSliceImages}. */
@@ -56,6 +61,32 @@ export function featureModelOf(unet: LesionUnet): LayersModel {
     featureModels.set(unet.model, model);
   }
   return model;
+}
+
+/**
+ * An inference-only twin of `unet`: batch normalisation folded into the convolutions (the same
+ * outputs, a pass fewer over every normalised activation), one set of weights. `unet` is disposed
+ * and must not be used again; the twin cannot be trained.
+ *
+ * @param unet - A lesion U-Net with its final weights.
+ * @returns The twin, with its own `dispose()`.
+ */
+export function createInferenceUnet(unet: LesionUnet): LesionUnet {
+  const folded = foldBatchNorm(unet.model).model;
+  unet.dispose();
+  adoptAsInferenceModel(folded, FEATURE_OUTPUT_LAYER);
+  let disposed = false;
+  return {
+    model: folded,
+    config: unet.config,
+    featureSize: unet.featureSize,
+    dispose: () => {
+      if (disposed) return;
+      disposed = true;
+      releaseInferenceModels(folded);
+      folded.dispose();
+    },
+  };
 }
 
 /**

@@ -80,6 +80,8 @@ export {
 export {
   type EncodeSliceImagesOptions,
   type EncodedSliceImages,
+  createInferenceUnet,
   encodeSliceImages,
   featureModelOf,
 } from './encode';
+export { foldBatchNorm } from './internal/fold-batch-norm';

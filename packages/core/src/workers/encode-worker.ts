@@ -3,7 +3,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 
 import { isLesionEncError } from '@lesionenc/base';
-import { encodeSliceImages } from '@lesionenc/lesion-encoder';
+import { createInferenceUnet, encodeSliceImages } from '@lesionenc/lesion-encoder';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
@@ -29,7 +29,10 @@ async function start(): Promise<void> {
   const data = workerData as PoolWorkerData;
   await tf.setBackend(data.backend);
   await tf.ready();
-  const { unet } = await loadLesionUnet(data.unet, data.weightsPath ?? undefined);
+  // A worker only runs inference: one set of weights, batch normalisation folded in.
+  const unet = createInferenceUnet(
+    (await loadLesionUnet(data.unet, data.weightsPath ?? undefined)).unet,
+  );
   send({ type: 'ready', config: unet.config, featureSize: unet.featureSize });
 
   port!.on('message', (request: PoolRequest) => {

@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 
+import { createInferenceUnet, encodeSliceImages } from '../encode';
 import { createLesionUnet } from '../unet';
 import { foldBatchNorm } from './fold-batch-norm';
 import { inferenceModelsOf, releaseInferenceModels } from './inference-models';
@@ -104,5 +105,28 @@ describe('foldBatchNorm', () => {
     expect(tf.memory().numTensors).toBe(before);
     unet.dispose();
     probe.dispose();
+  });
+
+  it('createInferenceUnet keeps the outputs, makes no copy at encoding and frees everything', async () => {
+    const baseline = tf.memory().numTensors;
+    const unet = createLesionUnet({ inputSizePx: [64, 64] });
+    randomiseNormStatistics(unet.model, 8);
+    const probe = tf.randomUniform([2, 64, 64, 3], 0, 1, 'float32', 13);
+    const [refMask, refFeatures] = unet.model.predict(probe) as tf.Tensor[];
+    const twin = createInferenceUnet(unet);
+    expect(twin.model.layers.some((l) => l.getClassName() === 'BatchNormalization')).toBe(false);
+    const [mask, features] = twin.model.predict(probe) as tf.Tensor[];
+    expect(maxRelativeDifference(mask!, refMask!)).toBeLessThan(1e-4);
+    expect(maxRelativeDifference(features!, refFeatures!)).toBeLessThan(1e-4);
+    tf.dispose([probe, refMask!, refFeatures!, mask!, features!]);
+
+    const before = tf.memory().numTensors;
+    const images = new Float32Array(3 * 64 * 64).fill(0.5);
+    for (let i = 0; i < 2; i++) {
+      await encodeSliceImages(twin, images, 3, { outputSizePx: [64, 64], batchSize: 2 });
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    twin.dispose();
+    expect(tf.memory().numTensors).toBe(baseline);
   });
 });

@@ -20,6 +20,8 @@ export interface InferenceModels {
 
 interface Entry extends InferenceModels {
   weightIds: readonly tf.DataId[];
+  /** Whether `full` was made for the cache (and is freed with it) or is the model itself. */
+  owned: boolean;
 }
 
 const cache = new WeakMap<LayersModel, Entry>();
@@ -39,16 +41,34 @@ export function inferenceModelsOf(model: LayersModel, featureLayer: string): Inf
   const ids = weightIds(model);
   const cached = cache.get(model);
   if (cached !== undefined && cached.weightIds.every((id, i) => id === ids[i])) return cached;
-  if (cached !== undefined) cached.full.dispose();
+  if (cached?.owned === true) cached.full.dispose();
   const full = foldBatchNorm(model).model;
-  const features = layersModel({
+  const entry = { full, features: featureBranch(full, featureLayer), weightIds: ids, owned: true };
+  cache.set(model, entry);
+  return entry;
+}
+
+function featureBranch(full: LayersModel, featureLayer: string): LayersModel {
+  return layersModel({
     inputs: full.inputs,
     outputs: full.getLayer(featureLayer).output as SymbolicTensor,
     name: `${full.name}_features`,
   });
-  const entry = { full, features, weightIds: ids };
-  cache.set(model, entry);
-  return entry;
+}
+
+/**
+ * Records `model`, already folded, as its own inference model, so inference on it makes no copy.
+ *
+ * @param model - A model from {@link foldBatchNorm}.
+ * @param featureLayer - Name of the layer whose output is the feature vector.
+ */
+export function adoptAsInferenceModel(model: LayersModel, featureLayer: string): void {
+  cache.set(model, {
+    full: model,
+    features: featureBranch(model, featureLayer),
+    weightIds: weightIds(model),
+    owned: false,
+  });
 }
 
 /**
@@ -60,5 +80,5 @@ export function releaseInferenceModels(model: LayersModel): void {
   const cached = cache.get(model);
   if (cached === undefined) return;
   cache.delete(model);
-  cached.full.dispose();
+  if (cached.owned) cached.full.dispose();
 }

@@ -93,4 +93,37 @@ describe('trainLesionUnet', () => {
     fresh.dispose();
     unet.dispose();
   }, 80_000);
+
+  it('trains in micro-batches (one update per batch), with the same protocol', async () => {
+    const samples = Array.from({ length: 6 }, (_, i) => disc(i));
+    const unet = createLesionUnet({
+      inputSizePx: [SIZE, SIZE],
+      classes: ['bg', 'disc'],
+      dropConnectRate: 0,
+    });
+    const options = {
+      sources: [{ name: 'discs', samples }],
+      validation: samples.slice(0, 2),
+      learningRate: 3e-3,
+      batchSize: 4,
+      stepsPerEpoch: 4,
+      patience: 100,
+      epochs: 3,
+    };
+    await expect(trainLesionUnet(unet, { ...options, microBatchSize: 0 })).rejects.toThrow(
+      /microBatchSize/,
+    );
+    const before = tf.memory().numTensors;
+    const records: number[] = [];
+    const result = await trainLesionUnet(unet, {
+      ...options,
+      microBatchSize: 1,
+      onEpoch: (record) => records.push(record.trainLoss),
+    });
+    expect(result.epochsRun).toBe(3);
+    expect(records.every(Number.isFinite)).toBe(true);
+    expect(records.at(-1)!).toBeLessThan(records[0]!);
+    expect(tf.memory().numTensors).toBeLessThanOrEqual(before);
+    unet.dispose();
+  }, 80_000);
 });

@@ -18,6 +18,7 @@ import {
   applyNamedWeights,
   createLesionUnet,
   decodeEncodedWeights,
+  loadTrainingCheckpoint,
   rotate90Clockwise,
   toNetworkIntensity,
   trainLesionUnet,
@@ -36,6 +37,7 @@ const { values } = parseArgs({
     patience: { type: 'string', default: '8' },
     'validation-fraction': { type: 'string', default: '0.2' },
     seed: { type: 'string', default: '2020' },
+    'semiseg-weight': { type: 'string', default: '1' },
     'zenodo-weight': { type: 'string', default: '1' },
     'phantom-weight': { type: 'string', default: '0.5' },
     phantoms: { type: 'string', default: '16' },
@@ -45,6 +47,8 @@ const { values } = parseArgs({
     'cohort-seed': { type: 'string', default: '7001' },
     // A weights folder (weights.json + weights.bin) to start from instead of the initialisation.
     init: { type: 'string' },
+    // Or a training run folder (of this script) whose best checkpoint to start from.
+    'init-checkpoint': { type: 'string' },
     // From scratch (no ImageNet weights here) a larger step than the paper's fine-tuning 1e-4.
     lr: { type: 'string', default: '1e-3' },
   },
@@ -228,9 +232,20 @@ async function main(): Promise<void> {
     await applyInitialWeights(unet, values.init);
     process.stdout.write(`started from the weights in ${values.init}\n`);
   }
+  if (values['init-checkpoint'] !== undefined) {
+    const from = join(values['init-checkpoint'], 'checkpoints');
+    if (!(await loadTrainingCheckpoint(unet, from, 'best'))) {
+      throw new Error(`no best checkpoint in ${from}`);
+    }
+    process.stdout.write(`started from the best checkpoint in ${from}\n`);
+  }
   const result = await trainLesionUnet(unet, {
     sources: [
-      { name: 'semiseg', samples: training.map((t) => t.sample) },
+      {
+        name: 'semiseg',
+        samples: training.map((t) => t.sample),
+        weight: Number(values['semiseg-weight']),
+      },
       {
         name: 'zenodo',
         samples: zenodo,

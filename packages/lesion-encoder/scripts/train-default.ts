@@ -4,13 +4,14 @@
 //     --out /work/lesionenc-runs/default [--size 128] [--epochs 40] [--batch 2] [--steps 120]
 // Fine-tuning from existing weights with phantoms drawn like the synthetic cohorts' patients:
 //     --init packages/lesion-encoder/weights/default --cohort-phantoms 40 --phantom-weight 1.5
+import { existsSync } from 'node:fs';
 import { readFile, readdir, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import '@tensorflow/tfjs-backend-wasm';
 import { createRandom, setLogLevel } from '@lesionenc/base';
-import { decodeSliceImage, decodeSliceLabels } from '@lesionenc/io';
+import { decodeSliceImage, decodeSliceLabels, readNifti } from '@lesionenc/io';
 import {
   type AugmentSample,
   DEFAULT_LESION_UNET,
@@ -19,6 +20,7 @@ import {
   createLesionUnet,
   decodeEncodedWeights,
   loadTrainingCheckpoint,
+  pretrainSelfSupervised,
   rotate90Clockwise,
   toNetworkIntensity,
   trainLesionUnet,
@@ -49,6 +51,9 @@ const { values } = parseArgs({
     init: { type: 'string' },
     // Or a training run folder (of this script) whose best checkpoint to start from.
     'init-checkpoint': { type: 'string' },
+    // Self-supervised pretraining (masked-image reconstruction) on every unlabelled slice first:
+    // the images of the training slices, the phantom slices and the real volumes' axial slices.
+    'ssl-steps': { type: 'string', default: '0' },
     // From scratch (no ImageNet weights here) a larger step than the paper's fine-tuning 1e-4.
     lr: { type: 'string', default: '1e-3' },
   },
@@ -177,6 +182,27 @@ function cohortPhantomSlices(patientsPerHospital: number, seed: number): Augment
   return result;
 }
 
+// Axial slices of the real volumes (HU), through the lungs, at the network's size: unlabelled.
+async function volumeSlices(): Promise<Float32Array[]> {
+  const result: Float32Array[] = [];
+  for (const group of ['lucanode', 'imlab']) {
+    const dir = join(dataDir, 'volumes', group);
+    const names = (await readdir(dir)).filter((n) => n.endsWith('.nii.gz') && !/ma?sk/.test(n));
+    for (const name of names.sort()) {
+      const volume = await readNifti(join(dir, name));
+      const [slices, rows, columns] = volume.geometry.shape;
+      const plane = rows * columns;
+      for (let k = 0; k < slices; k++) {
+        const hu = Float32Array.from(
+          (volume.data as ArrayLike<number>).slice(k * plane, (k + 1) * plane) as ArrayLike<number>,
+        );
+        result.push(resizeImageLinear(toNetworkIntensity(hu, 'hu'), rows, columns, size, size));
+      }
+    }
+  }
+  return result;
+}
+
 async function applyInitialWeights(unet: ReturnType<typeof createLesionUnet>, dir: string) {
   const manifest = JSON.parse(await readFile(join(dir, 'weights.json'), 'utf8')) as {
     weights: Parameters<typeof decodeEncodedWeights>[0]['specs'];
@@ -238,6 +264,30 @@ async function main(): Promise<void> {
       throw new Error(`no best checkpoint in ${from}`);
     }
     process.stdout.write(`started from the best checkpoint in ${from}\n`);
+  }
+  const sslSteps = Number(values['ssl-steps']);
+  // A run that resumes from its checkpoint has done its pretraining already.
+  const resuming = existsSync(join(outDir, 'checkpoints', 'state.json'));
+  if (sslSteps > 0 && !resuming) {
+    const images = [
+      ...training.map((t) => t.sample.image),
+      ...zenodo.map((z) => z.image),
+      ...phantoms.map((p) => p.image),
+      ...(await volumeSlices()),
+    ];
+    process.stdout.write(
+      `self-supervised pretraining: ${images.length} slices, ${sslSteps} steps\n`,
+    );
+    const pretrained = await pretrainSelfSupervised(unet, {
+      images,
+      steps: sslSteps,
+      batchSize: Number(values.batch),
+      seed: Number(values.seed),
+      onProgress: (e) => {
+        if ((e.completed ?? 0) % 50 === 0) process.stdout.write(`${e.message ?? ''}\n`);
+      },
+    });
+    process.stdout.write(`self-supervised pretraining done: ${JSON.stringify(pretrained)}\n`);
   }
   const result = await trainLesionUnet(unet, {
     sources: [

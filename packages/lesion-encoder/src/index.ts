@@ -85,3 +85,8 @@ export {
   featureModelOf,
 } from './encode';
 export { foldBatchNorm } from './internal/fold-batch-norm';
+export {
+  type SelfSupervisedOptions,
+  type SelfSupervisedResult,
+  pretrainSelfSupervised,
+} from './pretrain';

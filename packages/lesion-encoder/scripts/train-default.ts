@@ -49,7 +49,8 @@ const { values } = parseArgs({
     'cohort-seed': { type: 'string', default: '7001' },
     // A weights folder (weights.json + weights.bin) to start from instead of the initialisation.
     init: { type: 'string' },
-    // Or a training run folder (of this script) whose best checkpoint to start from.
+    // Or a training run folder (of this script) whose last checkpoint to start from (a
+    // pretraining run's end, whatever its validation Dice).
     'init-checkpoint': { type: 'string' },
     // Self-supervised pretraining (masked-image reconstruction) on every unlabelled slice first:
     // the images of the training slices, the phantom slices and the real volumes' axial slices.
@@ -260,10 +261,10 @@ async function main(): Promise<void> {
   }
   if (values['init-checkpoint'] !== undefined) {
     const from = join(values['init-checkpoint'], 'checkpoints');
-    if (!(await loadTrainingCheckpoint(unet, from, 'best'))) {
-      throw new Error(`no best checkpoint in ${from}`);
+    if (!(await loadTrainingCheckpoint(unet, from, 'last'))) {
+      throw new Error(`no last checkpoint in ${from}`);
     }
-    process.stdout.write(`started from the best checkpoint in ${from}\n`);
+    process.stdout.write(`started from the last checkpoint in ${from}\n`);
   }
   const sslSteps = Number(values['ssl-steps']);
   // A run that resumes from its checkpoint has done its pretraining already.

@@ -3,23 +3,21 @@
 // lung follows the truth per patient. Usage:
 //   npx tsx packages/lesion-encoder/scripts/evaluate-cohort-phantoms.ts --weights <dir>
 //   npx tsx packages/lesion-encoder/scripts/evaluate-cohort-phantoms.ts --run <training run>
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import '@tensorflow/tfjs-backend-wasm';
 import {
   DEFAULT_LESION_UNET,
-  applyNamedWeights,
   computeDice,
   createLesionUnet,
-  decodeEncodedWeights,
   encodeSliceImages,
   loadTrainingCheckpoint,
   toNetworkIntensity,
 } from '@lesionenc/lesion-encoder';
-import { createChestPhantom, simulateCohort } from '@lesionenc/phantom';
 import * as tf from '@tensorflow/tfjs-core';
+
+import { applyWeightsFolder, cohortPhantoms } from './script-helpers';
 
 const { values } = parseArgs({
   options: {
@@ -52,11 +50,7 @@ async function main(): Promise<void> {
   await tf.setBackend('wasm');
   const unet = createLesionUnet({ ...DEFAULT_LESION_UNET, inputSizePx: [size, size] });
   if (values.weights !== undefined) {
-    const manifest = JSON.parse(await readFile(join(values.weights, 'weights.json'), 'utf8'));
-    const data = new Uint8Array(await readFile(join(values.weights, 'weights.bin')));
-    const weights = decodeEncodedWeights({ specs: manifest.weights, data });
-    applyNamedWeights(unet.model, weights, { strict: true });
-    tf.dispose(Object.values(weights));
+    await applyWeightsFolder(unet, values.weights);
   } else if (values.run !== undefined) {
     const which = values.checkpoint === 'last' ? 'last' : 'best';
     if (!(await loadTrainingCheckpoint(unet, join(values.run, 'checkpoints'), which))) {
@@ -67,26 +61,12 @@ async function main(): Promise<void> {
   }
   const plane = size * size;
   const report: Record<string, unknown> = {};
+  const all = cohortPhantoms(Number(values.patients), Number(values.seed), size, { A: 2, B: 2 });
   for (const hospital of ['A', 'B'] as const) {
-    const cohort = simulateCohort({
-      hospital,
-      patients: Number(values.patients),
-      matrix: size,
-      seed: Number(values.seed) + (hospital === 'A' ? 0 : 1),
-      severePrevalence: 0.3,
-      converterPrevalence: 0.3,
-    });
     const predicted: Uint8Array[] = [];
     const truth: Uint8Array[] = [];
     const shares: [number, number][] = [];
-    for (const patient of cohort.patients) {
-      const phantom = createChestPhantom(patient.scans[0]!.phantom);
-      const [slices] = phantom.volume.geometry.shape;
-      const kept: number[] = [];
-      for (let k = 0; k < slices; k += 2) {
-        const lung = phantom.lungs.data.subarray(k * plane, (k + 1) * plane);
-        if (lung.reduce((a, v) => a + (v > 0 ? 1 : 0), 0) >= plane * 0.02) kept.push(k);
-      }
+    for (const { phantom, lungSlices: kept } of all.filter((p) => p.hospital === hospital)) {
       const images = new Float32Array(kept.length * plane);
       kept.forEach((k, i) =>
         images.set(

@@ -16,18 +16,18 @@ import {
   type AugmentSample,
   DEFAULT_LESION_UNET,
   createDefaultAugmentation,
-  applyNamedWeights,
   createLesionUnet,
-  decodeEncodedWeights,
   loadTrainingCheckpoint,
   pretrainSelfSupervised,
   rotate90Clockwise,
   toNetworkIntensity,
   trainLesionUnet,
 } from '@lesionenc/lesion-encoder';
-import { DISEASE_PRESETS, createChestPhantom, simulateCohort } from '@lesionenc/phantom';
+import { DISEASE_PRESETS, createChestPhantom } from '@lesionenc/phantom';
 import { resizeImageLinear, resizeLabelsNearest } from '@lesionenc/preprocess';
 import * as tf from '@tensorflow/tfjs-core';
+
+import { applyWeightsFolder, cohortPhantoms } from './script-helpers';
 
 const { values } = parseArgs({
   options: {
@@ -150,37 +150,20 @@ function phantomSlices(count: number, seed: number): AugmentSample[] {
 }
 
 // Lung slices of the first scan of cohort-like patients (both hospital profiles): the disease
-// mix, kernels, noise and slice spacing of the synthetic hospitals, with exact masks.
+// mix, kernels, noise and slice spacing of the synthetic hospitals, with exact masks. Every other
+// slice at 2.5 mm: neighbours that close are nearly the same picture.
 function cohortPhantomSlices(patientsPerHospital: number, seed: number): AugmentSample[] {
-  const result: AugmentSample[] = [];
-  if (patientsPerHospital <= 0) return result;
-  for (const hospital of ['A', 'B'] as const) {
-    const cohort = simulateCohort({
-      hospital,
-      patients: patientsPerHospital,
-      matrix: size,
-      seed: seed + (hospital === 'A' ? 0 : 1),
-      severePrevalence: 0.3,
-      converterPrevalence: 0.3,
-    });
-    for (const patient of cohort.patients) {
-      const phantom = createChestPhantom(patient.scans[0]!.phantom);
-      const [slices] = phantom.volume.geometry.shape;
-      const plane = size * size;
-      // Every other slice at 2.5 mm: neighbours that close are nearly the same picture.
-      for (let k = 0; k < slices; k += hospital === 'A' ? 1 : 2) {
-        const lung = phantom.lungs.data.subarray(k * plane, (k + 1) * plane);
-        if (lung.reduce((a, v) => a + (v > 0 ? 1 : 0), 0) < plane * 0.02) continue;
-        result.push({
-          image: toNetworkIntensity(phantom.volume.data.subarray(k * plane, (k + 1) * plane), 'hu'),
-          mask: Uint8Array.from(phantom.lesions.data.subarray(k * plane, (k + 1) * plane)),
-          rows: size,
-          columns: size,
-        });
-      }
-    }
-  }
-  return result;
+  if (patientsPerHospital <= 0) return [];
+  const plane = size * size;
+  return cohortPhantoms(patientsPerHospital, seed, size, { A: 1, B: 2 }).flatMap(
+    ({ phantom, lungSlices }) =>
+      lungSlices.map((k) => ({
+        image: toNetworkIntensity(phantom.volume.data.subarray(k * plane, (k + 1) * plane), 'hu'),
+        mask: Uint8Array.from(phantom.lesions.data.subarray(k * plane, (k + 1) * plane)),
+        rows: size,
+        columns: size,
+      })),
+  );
 }
 
 // Axial slices of the real volumes (HU), through the lungs, at the network's size: unlabelled.
@@ -202,19 +185,6 @@ async function volumeSlices(): Promise<Float32Array[]> {
     }
   }
   return result;
-}
-
-async function applyInitialWeights(unet: ReturnType<typeof createLesionUnet>, dir: string) {
-  const manifest = JSON.parse(await readFile(join(dir, 'weights.json'), 'utf8')) as {
-    weights: Parameters<typeof decodeEncodedWeights>[0]['specs'];
-  };
-  const data = new Uint8Array(await readFile(join(dir, 'weights.bin')));
-  const weights = decodeEncodedWeights({ specs: manifest.weights, data });
-  try {
-    applyNamedWeights(unet.model, weights, { strict: true });
-  } finally {
-    tf.dispose(Object.values(weights));
-  }
 }
 
 async function main(): Promise<void> {
@@ -256,7 +226,7 @@ async function main(): Promise<void> {
     seed: Number(values.seed),
   });
   if (values.init !== undefined) {
-    await applyInitialWeights(unet, values.init);
+    await applyWeightsFolder(unet, values.init);
     process.stdout.write(`started from the weights in ${values.init}\n`);
   }
   if (values['init-checkpoint'] !== undefined) {

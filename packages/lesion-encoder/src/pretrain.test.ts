@@ -26,7 +26,7 @@ describe('pretrainSelfSupervised', () => {
     await tf.setBackend('wasm');
   });
 
-  it('lowers the reconstruction loss, trains the shared layers only, and leaks nothing', async () => {
+  it('lowers the reconstruction loss, trains shared layers only, leaks nothing', async () => {
     const unet = createLesionUnet({
       inputSizePx: [SIZE, SIZE],
       classes: ['bg', 'lesion'],

@@ -107,7 +107,7 @@ describe('foldBatchNorm', () => {
     probe.dispose();
   });
 
-  it('createInferenceUnet keeps the outputs, makes no copy at encoding and frees everything', async () => {
+  it('createInferenceUnet keeps outputs, makes no copy when encoding, frees all', async () => {
     const baseline = tf.memory().numTensors;
     const unet = createLesionUnet({ inputSizePx: [64, 64] });
     randomiseNormStatistics(unet.model, 8);

@@ -102,8 +102,8 @@ const PATCHED = Symbol('lesionenc.batchNormTraining');
 
 /**
  * Makes tfjs-layers' BatchNormalization use {@link batchNormTraining} when it runs in training
- * mode on channels-last input of rank 2 to 4 with both scale and shift (every layer of an EfficientNet U-Net);
- * other cases and inference keep the library's own code. The moving averages are updated exactly
+ * mode on channels-last input of rank 2 to 4 with both scale and shift (every layer of an
+ * EfficientNet U-Net); other cases and inference keep the library's own code. The moving averages are updated exactly
  * as the library does. Idempotent.
  *
  * @returns Whether the layer was patched by this call.

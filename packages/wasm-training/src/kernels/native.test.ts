@@ -23,7 +23,7 @@ describe('native conv-grad kernels', () => {
     expect(nativeKernelsAvailable()).toBe(true);
   });
 
-  it('give the depthwise filter gradient of the composite of tfjs ops, at EfficientNet sizes', () => {
+  it('give the depthwise filter gradient of the tfjs-op composite at EfficientNet sizes', () => {
     const x = tf.randomNormal([2, 33, 31, 96], 0, 1, 'float32', 7) as tf.Tensor4D;
     const dy = tf.randomNormal([2, 17, 16, 96], 0, 1, 'float32', 8) as tf.Tensor4D;
     const info = tf.backend_util.computeConv2DInfo(

@@ -175,18 +175,12 @@ const depthwiseBackpropFilter: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const a = attrs as unknown as tf.DepthwiseConv2dNativeBackpropFilterAttrs;
   const x = input(inputs, 'x');
   const dy = input(inputs, 'dy');
-  const native = depthwiseFilterGradientNative(
-    backend,
-    x,
-    dy,
-    geometry(x.shape as [number, number, number, number], a.filterShape, a, true),
-  );
+  const info = geometry(x.shape as [number, number, number, number], a.filterShape, a, true);
+  const native = depthwiseFilterGradientNative(backend, x, dy, info);
   if (native !== undefined) return native;
-  return runComposite(backend, [x, dy], ([xt, dyt]) => {
-    const xN = xt as tf.Tensor4D;
-    const info = geometry(xN.shape, a.filterShape, a, true);
-    return depthwiseFilterGradient(xN, dyt as tf.Tensor4D, info);
-  });
+  return runComposite(backend, [x, dy], ([xt, dyt]) =>
+    depthwiseFilterGradient(xt as tf.Tensor4D, dyt as tf.Tensor4D, info),
+  );
 };
 
 const depthwiseBackpropInput: tf.KernelFunc = ({ inputs, backend, attrs }) => {

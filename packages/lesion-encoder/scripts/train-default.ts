@@ -47,6 +47,9 @@ const { values } = parseArgs({
     // seeds the experiments never use; their first scan's lung slices become training slices.
     'cohort-phantoms': { type: 'string', default: '0' },
     'cohort-seed': { type: 'string', default: '7001' },
+    // Cohort-like patients per hospital profile (from cohort-seed + 500) whose slices join the
+    // validation set, so that model selection also weighs the synthetic hospitals' lesions.
+    'validation-cohort-phantoms': { type: 'string', default: '0' },
     // A weights folder (weights.json + weights.bin) to start from instead of the initialisation.
     init: { type: 'string' },
     // Or a training run folder (of this script) whose last checkpoint to start from (a
@@ -152,10 +155,14 @@ function phantomSlices(count: number, seed: number): AugmentSample[] {
 // Lung slices of the first scan of cohort-like patients (both hospital profiles): the disease
 // mix, kernels, noise and slice spacing of the synthetic hospitals, with exact masks. Every other
 // slice at 2.5 mm: neighbours that close are nearly the same picture.
-function cohortPhantomSlices(patientsPerHospital: number, seed: number): AugmentSample[] {
+function cohortPhantomSlices(
+  patientsPerHospital: number,
+  seed: number,
+  stride: { A: number; B: number } = { A: 1, B: 2 },
+): AugmentSample[] {
   if (patientsPerHospital <= 0) return [];
   const plane = size * size;
-  return cohortPhantoms(patientsPerHospital, seed, size, { A: 1, B: 2 }).flatMap(
+  return cohortPhantoms(patientsPerHospital, seed, size, stride).flatMap(
     ({ phantom, lungSlices }) =>
       lungSlices.map((k) => ({
         image: toNetworkIntensity(phantom.volume.data.subarray(k * plane, (k + 1) * plane), 'hu'),
@@ -207,6 +214,11 @@ async function main(): Promise<void> {
   const validationSet = new Set(order.slice(0, validationCount));
   const validation = semiseg.filter((_, i) => validationSet.has(i));
   const training = semiseg.filter((_, i) => !validationSet.has(i));
+  const cohortValidation = cohortPhantomSlices(
+    Number(values['validation-cohort-phantoms']),
+    Number(values['cohort-seed']) + 500,
+    { A: 3, B: 6 },
+  );
   await import('node:fs/promises').then((fs) =>
     fs.writeFile(
       join(outDir, 'split.json'),
@@ -217,7 +229,7 @@ async function main(): Promise<void> {
     ),
   );
   process.stdout.write(
-    `data: ${training.length} COVID-SemiSeg training, ${validation.length} validation, ${zenodo.length} Zenodo, ${phantoms.length} phantom slices at ${size}x${size}\n`,
+    `data: ${training.length} COVID-SemiSeg training, ${validation.length} validation, ${zenodo.length} Zenodo, ${phantoms.length} phantom slices at ${size}x${size}; ${cohortValidation.length} cohort-like phantom slices join the validation\n`,
   );
 
   const unet = createLesionUnet({
@@ -279,7 +291,7 @@ async function main(): Promise<void> {
       },
       { name: 'phantom', samples: phantoms, weight: Number(values['phantom-weight']) },
     ],
-    validation: validation.map((v) => v.sample),
+    validation: [...validation.map((v) => v.sample), ...cohortValidation],
     augmentation: createDefaultAugmentation([size, size], Number(values.seed)),
     learningRate: Number(values.lr),
     batchSize: Number(values.batch),

@@ -4,6 +4,7 @@ import { fitFastIca, transformIca } from '@lesionenc/ica';
 import { DISEASE_PRESETS, createChestPhantom } from '@lesionenc/phantom';
 import {
   createSequenceClassifier,
+  resampleSequence,
   fitLogisticRegression,
   predictLogisticRegression,
 } from '@lesionenc/sequence-classifier';
@@ -116,6 +117,43 @@ describe('createLesionEncoder', () => {
     // The caller's classifier survives the encoder's disposal.
     expect(pooling.model.getWeights()[0]!.isDisposed).toBe(false);
     pooling.dispose();
+
+    // A classifier trained on sequences at twice the scan's slice spacing sees the scan's
+    // sequence brought to that spacing.
+    const spacing = scans[1]!.volume.geometry.spacingMm[0];
+    const coarse = createSequenceClassifier({
+      kind: 'rnn',
+      featureSize: 4,
+      sliceSpacingMm: 2 * spacing,
+    });
+    const resampling = await createLesionEncoder({
+      lesionWeights: null,
+      unet: UNET,
+      ica,
+      severity: { kind: 'rnn', classifier: coarse, trainingLog: [] },
+      progression: null,
+    });
+    try {
+      const result = await resampling.assess(scans[1]!.volume);
+      const steps = result.keptSlices.length;
+      const brought = resampleSequence(result.icaFeatures!, steps, spacing, 2 * spacing);
+      expect(brought.steps).toBe(Math.max(1, Math.round(steps / 2)));
+      const [expected] = await coarse.predict({
+        features: brought.features,
+        shape: [1, brought.steps, 4],
+      });
+      const [unresampled] = await coarse.predict({
+        features: result.icaFeatures!,
+        shape: [1, steps, 4],
+      });
+      expect(Math.abs(result.severityProbability! - expected!)).toBeLessThan(
+        PROBABILITY_TOLERANCE,
+      );
+      expect(Math.abs(expected! - unresampled!)).toBeGreaterThan(PROBABILITY_TOLERANCE);
+    } finally {
+      await resampling.dispose();
+      coarse.dispose();
+    }
   });
 
   it('rejects an ICA model of another feature size with SHAPE_MISMATCH', async () => {

@@ -13,7 +13,11 @@ import {
   type LesionUnetConfig,
   createInferenceUnet,
 } from '@lesionenc/lesion-encoder';
-import { type LoadedClassifier, predictLogisticRegression } from '@lesionenc/sequence-classifier';
+import {
+  type LoadedClassifier,
+  predictLogisticRegression,
+  resampleSequence,
+} from '@lesionenc/sequence-classifier';
 
 import { type ScanAnalysis, DEFAULT_ANALYSE_SCAN, analyseScan } from './analyse';
 import {
@@ -115,6 +119,7 @@ async function classifierProbability(
   sequence: Float32Array | null,
   steps: number,
   volumetricFeatures: readonly number[],
+  sliceSpacingMm: number,
 ): Promise<number | null> {
   if (classifier.kind === 'volumetric') {
     return predictLogisticRegression(classifier.model, {
@@ -124,10 +129,16 @@ async function classifierProbability(
     })[0]!;
   }
   if (sequence === null || steps === 0) return null;
-  const size = sequence.length / steps;
+  // A classifier trained on sequences brought to one slice spacing sees this scan at it too.
+  const trainedAt = classifier.classifier.config.sliceSpacingMm;
+  const input =
+    trainedAt === null || trainedAt === sliceSpacingMm
+      ? { features: sequence, steps }
+      : resampleSequence(sequence, steps, sliceSpacingMm, trainedAt);
+  const size = input.features.length / input.steps;
   const [probability] = await classifier.classifier.predict({
-    features: sequence,
-    shape: [1, steps, size],
+    features: input.features,
+    shape: [1, input.steps, size],
   });
   return probability ?? null;
 }
@@ -252,7 +263,13 @@ export async function createLesionEncoder(
         notes.push(`no ${task} classifier`);
         return null;
       }
-      const p = await classifierProbability(c, icaFeatures, steps, scan.volumetricFeatures);
+      const p = await classifierProbability(
+        c,
+        icaFeatures,
+        steps,
+        scan.volumetricFeatures,
+        volume.geometry.spacingMm[0],
+      );
       if (p === null) notes.push(`${task}: no kept slices or no ICA features to classify`);
       return p;
     };

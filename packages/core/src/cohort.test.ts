@@ -48,6 +48,8 @@ describe('encodeCohort', () => {
       expect(features.shape).toEqual([record.keptSlices.length, 1280]);
       expect(record.columns.hospital).toBe('A');
       expect([0, 1]).toContain(record.columns.severe);
+      // Hospital A's profile reconstructs at 5 mm.
+      expect(record.sliceSpacingMm).toBe(5);
     }
     const table = readFileSync(first.volumetricsCsv!, 'utf8').trim().split('\n');
     expect(table).toHaveLength(scanCount + 1);

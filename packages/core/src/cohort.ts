@@ -48,6 +48,11 @@ export interface EncodedScanRecord {
   /** The features, `[keptSlices, featureSize]` float32, relative to the output folder. */
   readonly features: string;
   readonly keptSlices: readonly number[];
+  /**
+   * Distance between neighbouring slices of the scan, in mm (absent in indexes written before
+   * it was recorded): the sequence classifiers bring sequences to one spacing with it.
+   */
+  readonly sliceSpacingMm?: number;
   readonly featureSize: number;
   readonly volumetrics: ScanVolumetrics;
   readonly volumetricFeatures: readonly number[];
@@ -298,6 +303,7 @@ export async function encodeCohort(
           scan: entry.scan,
           features: `features/${name}.npy`,
           keptSlices: result.keptSlices,
+          sliceSpacingMm: volume.geometry.spacingMm[0],
           featureSize: result.featureSize,
           volumetrics: result.volumetrics,
           volumetricFeatures: result.volumetricFeatures,

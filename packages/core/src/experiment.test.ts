@@ -162,4 +162,94 @@ describe('runExperiment', () => {
     expect(isLesionEncError(refused) && refused.code).toBe('INVALID_ARGUMENT');
     expect((refused as Error).message).toMatch(/features-only/);
   });
+
+  it('brings hospitals scanned at other slice spacings to the training spacing', async () => {
+    // Training hospital at 5 mm; test hospital at 2.5 mm, twice the slices per scan.
+    const fine = await writeEncodedCohort(join(directory, 'fine'), 30, 3, 3, {
+      sliceSpacingMm: 2.5,
+      stepsFactor: 2,
+    });
+    const coarse = await writeEncodedCohort(join(directory, 'coarse'), 40, 4, 3, {
+      sliceSpacingMm: 5,
+    });
+    const out = join(directory, 'spacing');
+    const result = await runExperiment({
+      trainIndex: coarse,
+      testIndex: fine,
+      tasks: ['severity'],
+      icaComponents: 4,
+      epochs: 5,
+      bootstrap: 50,
+      outDir: out,
+      modelsDir: join(out, 'models'),
+    });
+    const described = JSON.parse(readFileSync(join(out, 'models', 'models.json'), 'utf8')) as {
+      tasks: { severity: { sliceSpacingMm: number | null } };
+    };
+    expect(described.tasks.severity.sliceSpacingMm).toBe(5);
+    const classifier = await loadScanClassifier(join(out, 'models', 'severity'));
+    if (classifier.kind === 'volumetric') throw new Error('expected a sequence classifier');
+    expect(classifier.classifier.config.sliceSpacingMm).toBe(5);
+    // The experiment's LE_RNN scores are those of the test scans averaged in pairs of slices.
+    const ica = await loadIcaModel(join(out, 'models', 'ica.json'));
+    const index = JSON.parse(readFileSync(fine, 'utf8')) as {
+      scans: {
+        patient: string;
+        features: string;
+        keptSlices: number[];
+        columns: Record<string, number>;
+      }[];
+    };
+    const labels: number[] = [];
+    const scores: number[] = [];
+    const patients: string[] = [];
+    for (const scan of index.scans) {
+      const features = await readNpy(join(dirname(fine), scan.features));
+      const steps = scan.keptSlices.length;
+      const reduced = transformIca(ica, {
+        rows: steps,
+        cols: 12,
+        data: Float32Array.from(features.data as ArrayLike<number>),
+      }).data;
+      const pairs = new Float32Array((steps / 2) * ica.nComponents);
+      for (let t = 0; t < steps / 2; t++) {
+        for (let c = 0; c < ica.nComponents; c++) {
+          const a = reduced[2 * t * ica.nComponents + c]!;
+          const b = reduced[(2 * t + 1) * ica.nComponents + c]!;
+          pairs[t * ica.nComponents + c] = (a + b) / 2;
+        }
+      }
+      const [p] = await classifier.classifier.predict({
+        features: pairs,
+        shape: [1, steps / 2, ica.nComponents],
+      });
+      labels.push(scan.columns.severe!);
+      scores.push(p!);
+      patients.push(scan.patient);
+    }
+    const perPatient = aggregateByPatient(labels, scores, patients);
+    expect(rocAuc(perPatient.labels, perPatient.scores)).toBeCloseTo(
+      result.severity!.LE_RNN!.auc,
+      6,
+    );
+    classifier.classifier.dispose();
+
+    // Left as they are when asked: the classifier records no spacing.
+    const asIs = join(directory, 'spacing-none');
+    await runExperiment({
+      trainIndex: coarse,
+      testIndex: fine,
+      tasks: ['severity'],
+      icaComponents: 4,
+      epochs: 2,
+      bootstrap: 50,
+      sliceSpacingMm: null,
+      outDir: asIs,
+      modelsDir: join(asIs, 'models'),
+    });
+    const untouched = await loadScanClassifier(join(asIs, 'models', 'severity'));
+    if (untouched.kind === 'volumetric') throw new Error('expected a sequence classifier');
+    expect(untouched.classifier.config.sliceSpacingMm).toBeNull();
+    untouched.classifier.dispose();
+  });
 });

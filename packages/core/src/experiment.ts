@@ -22,11 +22,14 @@ import {
   rocCurve,
 } from '@lesionenc/metrics';
 import {
+  type SequenceClassifierConfig,
   type SequenceModelKind,
+  type TrainingConfig,
   DEFAULT_TRAINING,
   createSequenceClassifier,
   fitLogisticRegression,
   predictLogisticRegression,
+  resampleSequence,
   saveSequenceClassifier,
   trainSequenceClassifier,
 } from '@lesionenc/sequence-classifier';
@@ -60,6 +63,18 @@ export interface ExperimentConfig {
   bootstrap?: number;
   /** Seed of ICA, training and bootstrap. @defaultValue 0 */
   seed?: number;
+  /**
+   * The slice spacing (mm) every feature sequence is brought to before the sequence classifiers
+   * (`resampleSequence`), so that hospitals reconstructing at different spacings give sequences
+   * of one length per stretch of body; `auto` takes the training hospital's median spacing when
+   * every scan of both hospitals records its spacing; `null` uses the sequences as they are.
+   * @defaultValue `auto`
+   */
+  sliceSpacingMm?: number | 'auto' | null;
+  /** Settings of the sequence classifiers beyond the paper's defaults (units, dropout). */
+  classifier?: Pick<SequenceClassifierConfig, 'lstmUnits' | 'denseUnits' | 'dropout'>;
+  /** Training settings beyond the paper's defaults (learning rate, batch, validation split). */
+  training?: Omit<TrainingConfig, 'epochs' | 'seed'>;
   /** Manifest columns of the labels: severe (1) and converter (1, among the non-severe). */
   severityColumn?: string;
   progressionColumn?: string;
@@ -99,6 +114,8 @@ interface Scan {
   steps: number;
   featureSize: number;
   volumetric: readonly number[];
+  /** Slice spacing of the scan in mm, when its record holds it. */
+  spacingMm: number | null;
 }
 
 async function readIndex(
@@ -167,6 +184,8 @@ async function loadTask(
       steps: r.keptSlices.length,
       featureSize: r.featureSize,
       volumetric: r.volumetricFeatures,
+      spacingMm:
+        typeof r.sliceSpacingMm === 'number' && r.sliceSpacingMm > 0 ? r.sliceSpacingMm : null,
     });
   }
   return scans;
@@ -184,21 +203,40 @@ function fitIca(scans: readonly Scan[], components: number, seed: number): FastI
   return fitFastIca({ rows, cols, data }, { components: Math.min(components, rows, cols), seed });
 }
 
-// Sequences reduced by ICA and zero-padded to one length, with their true lengths.
-function sequences(scans: readonly Scan[], ica: FastIcaModel) {
-  const steps = Math.max(1, ...scans.map((s) => s.steps));
+// Sequences reduced by ICA, brought to one slice spacing when asked, and zero-padded to one
+// length, with their true lengths.
+function sequences(scans: readonly Scan[], ica: FastIcaModel, spacingMm: number | null) {
+  const reduced = scans.map((s) => {
+    if (s.steps === 0) return { features: new Float32Array(0), steps: 0 };
+    const sources = Float32Array.from(
+      transformIca(ica, { rows: s.steps, cols: s.featureSize, data: s.features }).data,
+    );
+    if (spacingMm === null || s.spacingMm === null || s.spacingMm === spacingMm) {
+      return { features: sources, steps: s.steps };
+    }
+    return resampleSequence(sources, s.steps, s.spacingMm, spacingMm);
+  });
+  const steps = Math.max(1, ...reduced.map((r) => r.steps));
   const size = ica.nComponents;
   const features = new Float32Array(scans.length * steps * size);
-  scans.forEach((s, i) => {
-    if (s.steps === 0) return;
-    const reduced = transformIca(ica, { rows: s.steps, cols: s.featureSize, data: s.features });
-    features.set(reduced.data, i * steps * size);
-  });
+  reduced.forEach((r, i) => features.set(r.features, i * steps * size));
   return {
     features,
     shape: [scans.length, steps, size] as [number, number, number],
-    lengths: scans.map((s) => s.steps),
+    lengths: reduced.map((r) => r.steps),
   };
+}
+
+// The spacing of `auto`: the training scans' median, when every scan of both sets records one.
+function chooseSpacing(
+  wanted: number | 'auto' | null,
+  train: readonly Scan[],
+  test: readonly Scan[],
+): number | null {
+  if (wanted !== 'auto') return wanted;
+  if (train.length === 0 || [...train, ...test].some((s) => s.spacingMm === null)) return null;
+  const sorted = train.map((s) => s.spacingMm!).sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)]!;
 }
 
 async function sequenceScores(
@@ -206,25 +244,36 @@ async function sequenceScores(
   ica: FastIcaModel,
   train: readonly Scan[],
   test: readonly Scan[],
-  config: Required<Pick<ExperimentConfig, 'epochs' | 'seed'>>,
+  config: Required<Pick<ExperimentConfig, 'epochs' | 'seed'>> &
+    Pick<ExperimentConfig, 'classifier' | 'training'> & { spacingMm: number | null },
   options: LongTaskOptions,
   saveTo?: string,
 ): Promise<{ scores: Float32Array; bestEpoch: number }> {
-  const trainBatch = sequences(train, ica);
+  const trainBatch = sequences(train, ica, config.spacingMm);
   const classifier = createSequenceClassifier({
+    ...config.classifier,
     kind,
     featureSize: ica.nComponents,
     seed: config.seed,
+    sliceSpacingMm: config.spacingMm,
   });
   try {
     const trained = await trainSequenceClassifier(
       classifier,
-      { ...trainBatch, labels: train.map((s) => s.label) },
-      { epochs: config.epochs, seed: config.seed },
+      {
+        ...trainBatch,
+        labels: train.map((s) => s.label),
+        // A patient's scans stay together on one side of the validation split.
+        groups: train.map((s) => s.patient),
+      },
+      { ...config.training, epochs: config.epochs, seed: config.seed },
       options,
     );
     if (saveTo !== undefined) await saveSequenceClassifier(classifier, saveTo, trained.log);
-    return { scores: await classifier.predict(sequences(test, ica)), bestEpoch: trained.bestEpoch };
+    return {
+      scores: await classifier.predict(sequences(test, ica, config.spacingMm)),
+      bestEpoch: trained.bestEpoch,
+    };
   } finally {
     classifier.dispose();
   }
@@ -318,6 +367,12 @@ export async function runExperiment(
       ? await loadTask(config.genericTestIndex!, task, severityColumn, progressionColumn, false)
       : [];
     const predictions: { name: ExperimentMethod; labels: number[]; scores: number[] }[] = [];
+    const spacingMm = chooseSpacing(
+      config.sliceSpacingMm === undefined ? 'auto' : config.sliceSpacingMm,
+      train,
+      test,
+    );
+    if (spacingMm !== null) log.info(`${task}: sequences brought to ${spacingMm} mm slices`);
     for (const method of methods) {
       const progress = subProgress(options.onProgress, step / totalSteps, (step + 1) / totalSteps);
       const sub = { signal: options.signal, onProgress: progress };
@@ -340,7 +395,12 @@ export async function runExperiment(
           method.startsWith('BS_') ? genericIca! : leIca,
           trainSet,
           testSet,
-          settings,
+          {
+            ...settings,
+            spacingMm,
+            classifier: config.classifier,
+            training: config.training,
+          },
           sub,
           saveTo,
         );
@@ -352,6 +412,7 @@ export async function runExperiment(
             trainingScans: trainSet.length,
             trainingPositives: trainSet.filter((s) => s.label === 1).length,
             bestEpoch: trained.bestEpoch,
+            sliceSpacingMm: spacingMm,
           };
         }
       }

@@ -39,6 +39,7 @@ export {
   wrapModel,
 } from './models';
 export { type PatientScore, patientLevelScores } from './patient';
+export { type ResampledSequence, resampleSequence } from './resample';
 export {
   type ClassWeights,
   type EpochLog,

@@ -21,6 +21,12 @@ export interface SequenceClassifierConfig {
   dropout?: number;
   /** Seed of the initialisers and of dropout. @defaultValue 0 */
   seed?: number;
+  /**
+   * The slice spacing (mm) the training sequences were brought to with `resampleSequence`, so
+   * that scans at other spacings are brought to it before prediction; null when the sequences
+   * were used as they came. @defaultValue null
+   */
+  sliceSpacingMm?: number | null;
 }
 
 /** Defaults of {@link SequenceClassifierConfig} besides `kind` and `featureSize`. */
@@ -29,6 +35,7 @@ export const DEFAULT_SEQUENCE_CLASSIFIER = Object.freeze({
   denseUnits: 64,
   dropout: 0.5,
   seed: 0,
+  sliceSpacingMm: null,
 });
 
 /** A configuration with every default filled in. */
@@ -77,6 +84,7 @@ export function resolveSequenceClassifierConfig(
     denseUnits: config.denseUnits ?? DEFAULT_SEQUENCE_CLASSIFIER.denseUnits,
     dropout: config.dropout ?? DEFAULT_SEQUENCE_CLASSIFIER.dropout,
     seed: config.seed ?? DEFAULT_SEQUENCE_CLASSIFIER.seed,
+    sliceSpacingMm: config.sliceSpacingMm ?? DEFAULT_SEQUENCE_CLASSIFIER.sliceSpacingMm,
   };
   assert(
     ['rnn', 'pooling'].includes(resolved.kind),
@@ -106,6 +114,13 @@ export function resolveSequenceClassifierConfig(
     Number.isInteger(resolved.seed),
     'INVALID_ARGUMENT',
     () => `sequence classifier seed: expected an integer, got ${resolved.seed}`,
+  );
+  assert(
+    resolved.sliceSpacingMm === null ||
+      (Number.isFinite(resolved.sliceSpacingMm) && resolved.sliceSpacingMm > 0),
+    'INVALID_ARGUMENT',
+    () =>
+      `sequence classifier sliceSpacingMm: expected a positive spacing or null, got ${String(resolved.sliceSpacingMm)}`,
   );
   return resolved;
 }

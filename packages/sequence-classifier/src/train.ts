@@ -51,6 +51,12 @@ export const DEFAULT_TRAINING = Object.freeze({
 /** Sequences with a 0/1 label each. */
 export interface LabelledSequences extends SequenceBatch {
   labels: ArrayLike<number>;
+  /**
+   * The group of each sequence (the patient, when a patient has several scans): the validation
+   * split then takes or leaves whole groups, so no patient sits on both sides. Without it every
+   * sequence is its own group.
+   */
+  groups?: ArrayLike<string | number>;
 }
 
 /** One line of the training log. */
@@ -97,6 +103,11 @@ export async function trainSequenceClassifier(
   const n = data.shape[0];
   const labels = checkLabels(data.labels, n);
   checkSettings(settings);
+  assert(
+    data.groups === undefined || data.groups.length === n,
+    'SHAPE_MISMATCH',
+    () => `training groups: expected ${n} (one per sequence), got ${data.groups?.length}`,
+  );
   const random = createRandom(settings.seed);
   const model = classifier.model;
 
@@ -117,7 +128,9 @@ export async function trainSequenceClassifier(
   try {
     for (let epoch = 0; epoch < settings.epochs; epoch++) {
       const resampled = epoch % settings.reselectEvery === 0;
-      if (resampled) split = splitStratified(labels, settings.validationFraction, random);
+      if (resampled) {
+        split = splitStratified(labels, settings.validationFraction, random, data.groups);
+      }
       const order = random.shuffle([...split.train]);
       let lossSum = 0;
       for (let from = 0; from < order.length; from += settings.batchSize) {
@@ -212,28 +225,49 @@ async function meanLoss(
 /**
  * Splits indices into training and validation parts, stratified by label: each class gives
  * `round(fraction * count)` of its members to validation (at least one when it has two or more
- * and the fraction is positive).
+ * and the fraction is positive). With `groups`, the members are the groups (labelled positive
+ * when any of their sequences is) and a group's sequences go to one side together.
  *
  * @param labels - 0/1 labels.
  * @param fraction - Validation fraction in [0, 1).
  * @param random - The stream that picks the members.
+ * @param groups - Optional group of each index (a patient id, say).
  * @returns Both index lists, ascending.
  */
 export function splitStratified(
   labels: ArrayLike<number>,
   fraction: number,
   random: { shuffle<T>(items: T[]): T[] },
+  groups?: ArrayLike<string | number>,
 ): { train: number[]; validation: number[] } {
+  // Members: lists of indices that go to one side together.
+  const units: { label: number; indices: number[] }[] = [];
+  if (groups === undefined) {
+    for (let i = 0; i < labels.length; i++) units.push({ label: labels[i]!, indices: [i] });
+  } else {
+    const byGroup = new Map<string | number, { label: number; indices: number[] }>();
+    for (let i = 0; i < labels.length; i++) {
+      const key = groups[i]!;
+      const unit = byGroup.get(key);
+      if (unit === undefined) {
+        const created = { label: labels[i]!, indices: [i] };
+        byGroup.set(key, created);
+        units.push(created);
+      } else {
+        unit.indices.push(i);
+        unit.label = Math.max(unit.label, labels[i]!);
+      }
+    }
+  }
   const validation: number[] = [];
   const train: number[] = [];
   for (const cls of [0, 1]) {
-    const members: number[] = [];
-    for (let i = 0; i < labels.length; i++) if (labels[i] === cls) members.push(i);
+    const members = units.filter((u) => u.label === cls);
     random.shuffle(members);
     let take = Math.round(fraction * members.length);
     if (fraction > 0 && take === 0 && members.length >= 2) take = 1;
-    validation.push(...members.slice(0, take));
-    train.push(...members.slice(take));
+    members.slice(0, take).forEach((u) => validation.push(...u.indices));
+    members.slice(take).forEach((u) => train.push(...u.indices));
   }
   return { train: train.sort((a, b) => a - b), validation: validation.sort((a, b) => a - b) };
 }

@@ -24,7 +24,7 @@ const USAGE = `Usage:
                        [--size 256] [--workers N] [--epochs 100] [--components 64]
                        [--bootstrap 1000] [--seed 0] [--backend auto|wasm|cpu] [--json]
                        [--generic-train index.json --generic-test index.json]
-                       [--save-models dir]
+                       [--save-models dir] [--slice-spacing auto|none|mm]
 
 Encodes both cohorts (resumable, under <out>/encoded) with the lesion encoder (--weights, or the
 shipped weights) and with a generic encoder (--generic-weights, for example converted ImageNet
@@ -34,7 +34,10 @@ patient on --test. Writes per-task reports (JSON, Markdown, HTML, ROC SVG) and r
 Cohorts already encoded (the index.json of encode-cohort) are used as they are; then the generic
 baselines need --generic-train and --generic-test, and are left out without them.
 --save-models keeps the lesion-encoder models trained on --train for \`assess\`: ica.json, and
-severity/ and progression/ (LE_RNN), with models.json saying how they were made.`;
+severity/ and progression/ (LE_RNN), with models.json saying how they were made.
+--slice-spacing brings every feature sequence to one slice spacing before the sequence
+classifiers: auto (the default) takes the training hospital's median spacing, none leaves the
+sequences as they are.`;
 
 // An encoded cohort (encode-cohort's index.json) rather than a manifest to encode.
 async function isEncodedIndex(path: string): Promise<boolean> {
@@ -83,6 +86,7 @@ export async function runExperimentCommand(
         backend: { type: 'string', default: 'auto' },
         json: { type: 'boolean', default: false },
         'save-models': { type: 'string' },
+        'slice-spacing': { type: 'string', default: 'auto' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -105,17 +109,22 @@ export async function runExperimentCommand(
     progression: ['progression'],
     both: ['severity', 'progression'],
   };
+  const spacingText = values['slice-spacing'];
+  const sliceSpacingMm =
+    spacingText === 'auto' ? 'auto' : spacingText === 'none' ? null : Number(spacingText);
   const problem =
-    values.train === undefined || values.test === undefined || values.out === undefined
-      ? '--train, --test and --out are required'
-      : tasks[values.task] === undefined
-        ? `--task: expected severity, progression or both, got ${values.task}`
-        : !Object.values(numbers).every((n) => Number.isInteger(n) && n >= 0) ||
-            numbers.workers < 1 ||
-            numbers.size % 32 !== 0 ||
-            numbers.size < 32
-          ? 'numeric options: expected non-negative integers (workers >= 1, size a multiple of 32)'
-          : undefined;
+    typeof sliceSpacingMm === 'number' && !(Number.isFinite(sliceSpacingMm) && sliceSpacingMm > 0)
+      ? `--slice-spacing: expected auto, none or a spacing in mm, got ${spacingText}`
+      : values.train === undefined || values.test === undefined || values.out === undefined
+        ? '--train, --test and --out are required'
+        : tasks[values.task] === undefined
+          ? `--task: expected severity, progression or both, got ${values.task}`
+          : !Object.values(numbers).every((n) => Number.isInteger(n) && n >= 0) ||
+              numbers.workers < 1 ||
+              numbers.size % 32 !== 0 ||
+              numbers.size < 32
+            ? 'numeric options: expected non-negative integers (workers >= 1, size a multiple of 32)'
+            : undefined;
   if (problem !== undefined) {
     io.err(`lesionenc experiment: ${problem}\n${USAGE}`);
     return 2;
@@ -197,6 +206,7 @@ export async function runExperimentCommand(
         epochs: numbers.epochs,
         bootstrap: numbers.bootstrap,
         seed: numbers.seed,
+        sliceSpacingMm,
         outDir: values.out!,
         ...(values['save-models'] === undefined ? {} : { modelsDir: values['save-models'] }),
       },

@@ -17,6 +17,8 @@ export const TEST_FEATURES = 12;
  * @param patients - Patient count.
  * @param seed - Noise seed.
  * @param signal - Shift of the informative features, in noise standard deviations.
+ * @param layout - When set, the slice spacing the records give (`sliceSpacingMm`) and how many
+ *   times more slices each scan has than the 6-10 of the default layout.
  * @returns The index path.
  */
 export async function writeEncodedCohort(
@@ -24,6 +26,7 @@ export async function writeEncodedCohort(
   patients: number,
   seed: number,
   signal = 3,
+  layout: { sliceSpacingMm?: number; stepsFactor?: number } = {},
 ): Promise<string> {
   const random = createRandom(seed);
   mkdirSync(join(root, 'features'), { recursive: true });
@@ -32,7 +35,7 @@ export async function writeEncodedCohort(
     const severe = p % 10 < 3 ? 1 : 0;
     const converter = severe === 0 && p % 10 >= 7 ? 1 : 0;
     for (let s = 0; s < 1 + (p % 2); s++) {
-      const steps = 6 + Math.floor(random.uniform(0, 5));
+      const steps = (6 + Math.floor(random.uniform(0, 5))) * (layout.stepsFactor ?? 1);
       const data = new Float32Array(steps * TEST_FEATURES);
       for (let t = 0; t < steps; t++) {
         for (let f = 0; f < TEST_FEATURES; f++) {
@@ -48,6 +51,7 @@ export async function writeEncodedCohort(
         scan: `s${s}`,
         features: file,
         keptSlices: Array.from({ length: steps }, (_, k) => k),
+        ...(layout.sliceSpacingMm === undefined ? {} : { sliceSpacingMm: layout.sliceSpacingMm }),
         featureSize: TEST_FEATURES,
         volumetrics: {},
         volumetricFeatures: [burden, burden * 0.8, burden * 0.3, burden * 0.2],

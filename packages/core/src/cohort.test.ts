@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { type LesionEncoder, createLesionEncoder } from './assess';
 import { initBackend } from './backend';
-import { encodeCohort, readCohortManifest } from './cohort';
+import { encodeCohort, readCohortManifest, sliceLesionShares } from './cohort';
 
 const directory = mkdtempSync(join(tmpdir(), 'lesionenc-cohort-'));
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
@@ -50,6 +50,11 @@ describe('encodeCohort', () => {
       expect([0, 1]).toContain(record.columns.severe);
       // Hospital A's profile reconstructs at 5 mm.
       expect(record.sliceSpacingMm).toBe(5);
+      expect(record.sliceLesionShares).toHaveLength(3);
+      for (const row of record.sliceLesionShares!) {
+        expect(row).toHaveLength(record.keptSlices.length);
+        expect(row.every((v) => Number.isFinite(v) && v >= 0)).toBe(true);
+      }
     }
     const table = readFileSync(first.volumetricsCsv!, 'utf8').trim().split('\n');
     expect(table).toHaveLength(scanCount + 1);
@@ -134,5 +139,24 @@ describe('encodeCohort', () => {
     writeFileSync(csv, 'patient,scan,file,severe\np1,s1,x.nii.gz,1\n');
     const read = await readCohortManifest(csv);
     expect(read.scans).toEqual([{ patient: 'p1', scan: 's1', file: 'x.nii.gz', severe: 1 }]);
+  });
+});
+
+describe('sliceLesionShares', () => {
+  it('gives each lesion class its share of the lung voxels, per kept slice', () => {
+    // Three 2x3 slices; slice 1 is not kept.
+    const lung = [1, 1, 2, 2, 0, 0, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0];
+    const lesion = [1, 2, 2, 0, 3, 0, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 3];
+    const shares = sliceLesionShares({
+      lungs: { labels: { data: Uint8Array.from(lung) } },
+      lesions: { data: Uint8Array.from(lesion), geometry: { shape: [3, 2, 3] } },
+      keptSlices: [0, 2],
+    } as unknown as Parameters<typeof sliceLesionShares>[0]);
+    expect(shares).toEqual([
+      [0.25, 0],
+      [0.5, 0],
+      // Effusion lies outside the lung: 1 voxel over 4 lung voxels; none of a lungless slice.
+      [0.25, 0],
+    ]);
   });
 });

@@ -67,6 +67,7 @@ export {
   type EncodeCohortResult,
   type EncodedScanRecord,
   encodeCohort,
+  sliceLesionShares,
   readCohortManifest,
 } from './cohort';
 export {

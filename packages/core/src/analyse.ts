@@ -184,7 +184,13 @@ export async function analyseScan(
   onProgress?.({ stage: 'volumetrics', status: 'done', fraction: 1 });
 
   return {
-    lungs,
+    // The lung mask completed with the consolidation at its border.
+    lungs: {
+      ...lungs,
+      labels: createLabelMap(measured.lungs, volume.geometry, lungs.labels.classes),
+      rightLungVolumeMl: measured.volumetrics.rightLungVolumeMl,
+      leftLungVolumeMl: measured.volumetrics.leftLungVolumeMl,
+    },
     lesions: createLabelMap(measured.labels, volume.geometry, LESION_CLASSES),
     volumetrics: measured.volumetrics,
     volumetricFeatures: measured.volumetricFeatures,
@@ -200,18 +206,56 @@ export async function analyseScan(
   };
 }
 
+/**
+ * Per kept slice of an analysed scan, the share of its lung voxels each lesion class (labels 1,
+ * 2, 3) covers, rounded to 1e-5: `[class - 1][slice]`. Pleural effusion lies outside the lung
+ * mask, so its share is of the same slice's lung area and may exceed 1.
+ *
+ * @param analysis - Lung labels, lesion labels and kept slices of one scan.
+ * @returns Three rows of `keptSlices.length` values.
+ */
+export function sliceLesionShares(
+  analysis: Pick<ScanAnalysis, 'lungs' | 'lesions' | 'keptSlices'>,
+): number[][] {
+  const [, rows, columns] = analysis.lesions.geometry.shape;
+  const plane = rows * columns;
+  const lung = analysis.lungs.labels.data;
+  const lesions = analysis.lesions.data;
+  const shares = [[], [], []] as number[][];
+  for (const k of analysis.keptSlices) {
+    const counts = [0, 0, 0, 0];
+    let lungVoxels = 0;
+    for (let j = k * plane; j < (k + 1) * plane; j++) {
+      if (lung[j]! > 0) lungVoxels++;
+      const label = lesions[j]!;
+      if (label >= 1 && label <= 3) counts[label]!++;
+    }
+    for (let c = 1; c <= 3; c++) {
+      shares[c - 1]!.push(lungVoxels === 0 ? 0 : Math.round((counts[c]! / lungVoxels) * 1e5) / 1e5);
+    }
+  }
+  return shares;
+}
+
 /** What {@link measureLesions} returns. */
 export interface LesionMeasurement {
   /** The lesion labels kept (a new array, on the lungs' grid). */
   readonly labels: Uint8Array;
+  /**
+   * The lung labels completed with the consolidation found in the pleural band (a new array):
+   * what the volumetrics measure as lung.
+   */
+  readonly lungs: Uint8Array;
   readonly volumetrics: ScanVolumetrics;
   /** The four BS_Volumetric features, in {@link VOLUMETRIC_FEATURE_NAMES} order. */
   readonly volumetricFeatures: readonly number[];
 }
 
 /**
- * Keeps ground-glass and consolidation inside the lungs and pleural effusion inside the lungs or
- * a band around them, then measures every class in ml and % of lung, per lung and in total.
+ * Keeps ground-glass inside the lungs, consolidation and effusion inside the lungs or a band
+ * around them, completes the lungs with the consolidation of the band (a threshold lung mask
+ * leaves out dense lesions at its border), then measures every class in ml and % of lung, per
+ * lung and in total.
  * Works on any lesion labels on the lung mask's grid: the encoder's, a reader's, a phantom's.
  *
  * @param lesionLabels - Lesion labels ({@link LESION_CLASSES} values), one per voxel.
@@ -239,14 +283,14 @@ export function measureLesions(
       `measureLesions pleuralMarginMm: expected >= 0, got ${pleuralMarginMm}`,
     );
   }
-  const { labels, volumetrics } = restrictAndMeasure(
-    lesionLabels,
-    lungs.data,
-    lungs.geometry,
-    pleuralMarginMm,
-  );
+  const {
+    labels,
+    lungs: completed,
+    volumetrics,
+  } = restrictAndMeasure(lesionLabels, lungs.data, lungs.geometry, pleuralMarginMm);
   return {
     labels,
+    lungs: completed,
     volumetrics,
     volumetricFeatures: Object.freeze(volumetricFeatures(volumetrics)),
   };

@@ -11,7 +11,7 @@ import {
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { analyseScan } from './analyse';
+import { analyseScan, sliceLesionShares } from './analyse';
 import { createLesionEncoder } from './assess';
 import { initBackend } from './backend';
 import { loadLesionUnet } from './internal/models';
@@ -146,13 +146,43 @@ describe('createLesionEncoder', () => {
         features: result.icaFeatures!,
         shape: [1, steps, 4],
       });
-      expect(Math.abs(result.severityProbability! - expected!)).toBeLessThan(
-        PROBABILITY_TOLERANCE,
-      );
+      expect(Math.abs(result.severityProbability! - expected!)).toBeLessThan(PROBABILITY_TOLERANCE);
       expect(Math.abs(expected! - unresampled!)).toBeGreaterThan(PROBABILITY_TOLERANCE);
     } finally {
       await resampling.dispose();
       coarse.dispose();
+    }
+
+    // A classifier trained with the lesion shares appended gets this scan's, standardised.
+    const scaling = { mean: [0.1, 0.05, 0.01], std: [0.2, 0.1, 0.05] };
+    const sharing = createSequenceClassifier({
+      kind: 'pooling',
+      featureSize: 7,
+      lesionShares: scaling,
+    });
+    const withShares = await createLesionEncoder({
+      lesionWeights: null,
+      unet: UNET,
+      ica,
+      severity: { kind: 'pooling', classifier: sharing, trainingLog: [] },
+      progression: null,
+    });
+    try {
+      const result = await withShares.assess(scans[1]!.volume);
+      const steps = result.keptSlices.length;
+      const rows = sliceLesionShares(result);
+      const composed = new Float32Array(steps * 7);
+      for (let t = 0; t < steps; t++) {
+        composed.set(result.icaFeatures!.subarray(t * 4, (t + 1) * 4), t * 7);
+        for (let c = 0; c < 3; c++) {
+          composed[t * 7 + 4 + c] = (rows[c]![t]! - scaling.mean[c]!) / scaling.std[c]!;
+        }
+      }
+      const [expected] = await sharing.predict({ features: composed, shape: [1, steps, 7] });
+      expect(Math.abs(result.severityProbability! - expected!)).toBeLessThan(PROBABILITY_TOLERANCE);
+    } finally {
+      await withShares.dispose();
+      sharing.dispose();
     }
   });
 

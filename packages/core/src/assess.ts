@@ -19,7 +19,7 @@ import {
   resampleSequence,
 } from '@lesionenc/sequence-classifier';
 
-import { type ScanAnalysis, DEFAULT_ANALYSE_SCAN, analyseScan } from './analyse';
+import { type ScanAnalysis, DEFAULT_ANALYSE_SCAN, analyseScan, sliceLesionShares } from './analyse';
 import {
   findShippedLesionWeights,
   findShippedModels,
@@ -120,6 +120,7 @@ async function classifierProbability(
   steps: number,
   volumetricFeatures: readonly number[],
   sliceSpacingMm: number,
+  scan: Pick<ScanAnalysis, 'lungs' | 'lesions' | 'keptSlices'>,
 ): Promise<number | null> {
   if (classifier.kind === 'volumetric') {
     return predictLogisticRegression(classifier.model, {
@@ -129,12 +130,26 @@ async function classifierProbability(
     })[0]!;
   }
   if (sequence === null || steps === 0) return null;
+  const { lesionShares: scaling, sliceSpacingMm: trainedAt } = classifier.classifier.config;
+  let withShares = sequence;
+  if (scaling !== null) {
+    // A classifier trained with the per-slice lesion shares appended gets them, standardised.
+    const rows = sliceLesionShares(scan);
+    const ica = sequence.length / steps;
+    const size = ica + scaling.mean.length;
+    withShares = new Float32Array(steps * size);
+    for (let t = 0; t < steps; t++) {
+      withShares.set(sequence.subarray(t * ica, (t + 1) * ica), t * size);
+      for (let c = 0; c < scaling.mean.length; c++) {
+        withShares[t * size + ica + c] = (rows[c]![t]! - scaling.mean[c]!) / scaling.std[c]!;
+      }
+    }
+  }
   // A classifier trained on sequences brought to one slice spacing sees this scan at it too.
-  const trainedAt = classifier.classifier.config.sliceSpacingMm;
   const input =
     trainedAt === null || trainedAt === sliceSpacingMm
-      ? { features: sequence, steps }
-      : resampleSequence(sequence, steps, sliceSpacingMm, trainedAt);
+      ? { features: withShares, steps }
+      : resampleSequence(withShares, steps, sliceSpacingMm, trainedAt);
   const size = input.features.length / input.steps;
   const [probability] = await classifier.classifier.predict({
     features: input.features,
@@ -269,6 +284,7 @@ export async function createLesionEncoder(
         steps,
         scan.volumetricFeatures,
         volume.geometry.spacingMm[0],
+        scan,
       );
       if (p === null) notes.push(`${task}: no kept slices or no ICA features to classify`);
       return p;

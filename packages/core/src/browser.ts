@@ -38,6 +38,7 @@ export {
   DEFAULT_ANALYSE_SCAN,
   VOLUMETRIC_FEATURE_NAMES,
   analyseScan,
+  sliceLesionShares,
   analyseSliceImages,
   measureLesions,
 } from './analyse';

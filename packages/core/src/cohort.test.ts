@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { type LesionEncoder, createLesionEncoder } from './assess';
 import { initBackend } from './backend';
-import { encodeCohort, readCohortManifest, sliceLesionShares } from './cohort';
+import { sliceLesionShares } from './analyse';
+import { encodeCohort, readCohortManifest } from './cohort';
 
 const directory = mkdtempSync(join(tmpdir(), 'lesionenc-cohort-'));
 afterAll(() => rmSync(directory, { recursive: true, force: true }));

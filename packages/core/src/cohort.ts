@@ -10,7 +10,7 @@ import {
 } from '@lesionenc/base';
 import { readVolume, writeNpy } from '@lesionenc/io';
 
-import type { ScanAnalysis, ScanVolumetrics } from './analyse';
+import { type ScanVolumetrics, sliceLesionShares } from './analyse';
 import type { LesionEncoder } from './assess';
 
 const log = createLogger('lesionenc.core.cohort');
@@ -196,37 +196,6 @@ async function writeAtomic(path: string, data: string): Promise<void> {
   const temp = `${path}.tmp-${process.pid}`;
   await writeFile(temp, data);
   await rename(temp, path);
-}
-
-/**
- * Per kept slice of an analysed scan, the share of its lung voxels each lesion class (labels 1,
- * 2, 3) covers, rounded to 1e-5: `[class - 1][slice]`. Pleural effusion lies outside the lung
- * mask, so its share is of the same slice's lung area and may exceed 1.
- *
- * @param analysis - Lung labels, lesion labels and kept slices of one scan.
- * @returns Three rows of `keptSlices.length` values.
- */
-export function sliceLesionShares(
-  analysis: Pick<ScanAnalysis, 'lungs' | 'lesions' | 'keptSlices'>,
-): number[][] {
-  const [, rows, columns] = analysis.lesions.geometry.shape;
-  const plane = rows * columns;
-  const lung = analysis.lungs.labels.data;
-  const lesions = analysis.lesions.data;
-  const shares = [[], [], []] as number[][];
-  for (const k of analysis.keptSlices) {
-    const counts = [0, 0, 0, 0];
-    let lungVoxels = 0;
-    for (let j = k * plane; j < (k + 1) * plane; j++) {
-      if (lung[j]! > 0) lungVoxels++;
-      const label = lesions[j]!;
-      if (label >= 1 && label <= 3) counts[label]!++;
-    }
-    for (let c = 1; c <= 3; c++) {
-      shares[c - 1]!.push(lungVoxels === 0 ? 0 : Math.round((counts[c]! / lungVoxels) * 1e5) / 1e5);
-    }
-  }
-  return shares;
 }
 
 const CSV_CLASSES = ['groundGlass', 'consolidation', 'pleuralEffusion', 'lesion'] as const;

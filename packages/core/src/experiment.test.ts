@@ -252,4 +252,47 @@ describe('runExperiment', () => {
     expect(untouched.classifier.config.sliceSpacingMm).toBeNull();
     untouched.classifier.dispose();
   });
+
+  it('appends the per-slice lesion shares when asked, and needs them recorded', async () => {
+    const withShares = await writeEncodedCohort(join(directory, 'shares-A'), 40, 5, 0, {
+      lesionShares: true,
+    });
+    const testShares = await writeEncodedCohort(join(directory, 'shares-B'), 30, 6, 0, {
+      lesionShares: true,
+    });
+    const out = join(directory, 'shares');
+    const result = await runExperiment({
+      trainIndex: withShares,
+      testIndex: testShares,
+      tasks: ['severity'],
+      icaComponents: 4,
+      epochs: 30,
+      bootstrap: 50,
+      sliceLesionShares: true,
+      outDir: out,
+      modelsDir: join(out, 'models'),
+    });
+    // The features carry no signal (shift 0); the shares do.
+    expect(result.severity!.LE_Pooling!.auc).toBeGreaterThan(0.9);
+    const classifier = await loadScanClassifier(join(out, 'models', 'severity'));
+    if (classifier.kind === 'volumetric') throw new Error('expected a sequence classifier');
+    const { featureSize, lesionShares } = classifier.classifier.config;
+    expect(featureSize).toBe(7);
+    expect(lesionShares!.mean[0]).toBeGreaterThan(0.1);
+    expect(lesionShares!.mean[0]).toBeLessThan(0.3);
+    expect(lesionShares!.std.every((v) => v > 0)).toBe(true);
+    classifier.classifier.dispose();
+
+    const refused = await runExperiment({
+      trainIndex: withShares,
+      testIndex: test,
+      tasks: ['severity'],
+      icaComponents: 4,
+      epochs: 1,
+      sliceLesionShares: true,
+      outDir: join(directory, 'shares-refused'),
+    }).catch((error: unknown) => error);
+    expect(isLesionEncError(refused) && refused.code).toBe('INVALID_ARGUMENT');
+    expect((refused as Error).message).toMatch(/lesion shares/);
+  });
 });

@@ -22,6 +22,7 @@ import {
   rocCurve,
 } from '@lesionenc/metrics';
 import {
+  type LesionShareScaling,
   type SequenceClassifierConfig,
   type SequenceModelKind,
   type TrainingConfig,
@@ -71,6 +72,13 @@ export interface ExperimentConfig {
    * @defaultValue `auto`
    */
   sliceSpacingMm?: number | 'auto' | null;
+  /**
+   * Append to each slice's ICA sources the shares of its lung that the lesion encoder labelled
+   * ground-glass, consolidation and pleural effusion (standardised on the training scans), for
+   * LE_Pooling and LE_RNN. An addition to the paper, whose sequences hold the bottleneck features
+   * only; the encoded cohorts must record the shares (`sliceLesionShares`). @defaultValue false
+   */
+  sliceLesionShares?: boolean;
   /** Settings of the sequence classifiers beyond the paper's defaults (units, dropout). */
   classifier?: Pick<SequenceClassifierConfig, 'lstmUnits' | 'denseUnits' | 'dropout'>;
   /** Training settings beyond the paper's defaults (learning rate, batch, validation split). */
@@ -116,6 +124,8 @@ interface Scan {
   volumetric: readonly number[];
   /** Slice spacing of the scan in mm, when its record holds it. */
   spacingMm: number | null;
+  /** `[steps, 3]` lesion shares per slice, when the record holds them. */
+  shares: Float32Array | null;
 }
 
 async function readIndex(
@@ -186,9 +196,54 @@ async function loadTask(
       volumetric: r.volumetricFeatures,
       spacingMm:
         typeof r.sliceSpacingMm === 'number' && r.sliceSpacingMm > 0 ? r.sliceSpacingMm : null,
+      shares: sharesOf(r, path),
     });
   }
   return scans;
+}
+
+// A record's per-slice lesion shares as `[steps, 3]` rows, or null when it has none.
+function sharesOf(r: EncodedScanRecord, path: string): Float32Array | null {
+  const rows = r.sliceLesionShares;
+  if (rows === undefined) return null;
+  const steps = r.keptSlices.length;
+  if (rows.length !== 3 || rows.some((row) => row.length !== steps)) {
+    throw new LesionEncError(
+      'CORRUPT_FILE',
+      `encoded cohort scan ${r.patient}/${r.scan}: expected sliceLesionShares of 3 rows of ${steps} values`,
+      { file: path },
+    );
+  }
+  const out = new Float32Array(steps * 3);
+  for (let t = 0; t < steps; t++) for (let c = 0; c < 3; c++) out[t * 3 + c] = rows[c]![t]!;
+  return out;
+}
+
+// Mean and standard deviation of each lesion share over every training slice.
+function shareScaling(scans: readonly Scan[], path: string): LesionShareScaling {
+  const sum = [0, 0, 0];
+  const squares = [0, 0, 0];
+  let n = 0;
+  for (const s of scans) {
+    if (s.shares === null) {
+      throw new LesionEncError(
+        'INVALID_ARGUMENT',
+        `encoded cohort scan ${s.patient}/${s.scan}: expected per-slice lesion shares (encode the cohort again to record them)`,
+        { file: path },
+      );
+    }
+    for (let i = 0; i < s.shares.length; i++) {
+      sum[i % 3]! += s.shares[i]!;
+      squares[i % 3]! += s.shares[i]! ** 2;
+    }
+    n += s.steps;
+  }
+  const mean = sum.map((v) => v / Math.max(1, n));
+  // A class never labelled keeps a unit scale rather than a zero deviation.
+  const std = squares.map(
+    (v, c) => Math.sqrt(Math.max(0, v / Math.max(1, n) - mean[c]! ** 2)) || 1,
+  );
+  return { mean, std };
 }
 
 function fitIca(scans: readonly Scan[], components: number, seed: number): FastIcaModel {
@@ -203,26 +258,44 @@ function fitIca(scans: readonly Scan[], components: number, seed: number): FastI
   return fitFastIca({ rows, cols, data }, { components: Math.min(components, rows, cols), seed });
 }
 
-// Sequences reduced by ICA, brought to one slice spacing when asked, and zero-padded to one
-// length, with their true lengths.
-function sequences(scans: readonly Scan[], ica: FastIcaModel, spacingMm: number | null) {
+// Sequences reduced by ICA (with the standardised lesion shares appended when asked), brought
+// to one slice spacing when asked, and zero-padded to one length, with their true lengths.
+function sequences(
+  scans: readonly Scan[],
+  ica: FastIcaModel,
+  spacingMm: number | null,
+  shares: LesionShareScaling | null = null,
+) {
+  const size = ica.nComponents + (shares?.mean.length ?? 0);
   const reduced = scans.map((s) => {
     if (s.steps === 0) return { features: new Float32Array(0), steps: 0 };
-    const sources = Float32Array.from(
-      transformIca(ica, { rows: s.steps, cols: s.featureSize, data: s.features }).data,
-    );
-    if (spacingMm === null || s.spacingMm === null || s.spacingMm === spacingMm) {
-      return { features: sources, steps: s.steps };
+    const sources = transformIca(ica, {
+      rows: s.steps,
+      cols: s.featureSize,
+      data: s.features,
+    }).data;
+    const steps = new Float32Array(s.steps * size);
+    for (let t = 0; t < s.steps; t++) {
+      for (let c = 0; c < ica.nComponents; c++) {
+        steps[t * size + c] = sources[t * ica.nComponents + c]!;
+      }
+      if (shares === null) continue;
+      for (let c = 0; c < shares.mean.length; c++) {
+        steps[t * size + ica.nComponents + c] =
+          (s.shares![t * 3 + c]! - shares.mean[c]!) / shares.std[c]!;
+      }
     }
-    return resampleSequence(sources, s.steps, s.spacingMm, spacingMm);
+    if (spacingMm === null || s.spacingMm === null || s.spacingMm === spacingMm) {
+      return { features: steps, steps: s.steps };
+    }
+    return resampleSequence(steps, s.steps, s.spacingMm, spacingMm);
   });
-  const steps = Math.max(1, ...reduced.map((r) => r.steps));
-  const size = ica.nComponents;
-  const features = new Float32Array(scans.length * steps * size);
-  reduced.forEach((r, i) => features.set(r.features, i * steps * size));
+  const longest = Math.max(1, ...reduced.map((r) => r.steps));
+  const features = new Float32Array(scans.length * longest * size);
+  reduced.forEach((r, i) => features.set(r.features, i * longest * size));
   return {
     features,
-    shape: [scans.length, steps, size] as [number, number, number],
+    shape: [scans.length, longest, size] as [number, number, number],
     lengths: reduced.map((r) => r.steps),
   };
 }
@@ -245,17 +318,21 @@ async function sequenceScores(
   train: readonly Scan[],
   test: readonly Scan[],
   config: Required<Pick<ExperimentConfig, 'epochs' | 'seed'>> &
-    Pick<ExperimentConfig, 'classifier' | 'training'> & { spacingMm: number | null },
+    Pick<ExperimentConfig, 'classifier' | 'training'> & {
+      spacingMm: number | null;
+      shares: LesionShareScaling | null;
+    },
   options: LongTaskOptions,
   saveTo?: string,
 ): Promise<{ scores: Float32Array; bestEpoch: number }> {
-  const trainBatch = sequences(train, ica, config.spacingMm);
+  const trainBatch = sequences(train, ica, config.spacingMm, config.shares);
   const classifier = createSequenceClassifier({
     ...config.classifier,
     kind,
-    featureSize: ica.nComponents,
+    featureSize: trainBatch.shape[2],
     seed: config.seed,
     sliceSpacingMm: config.spacingMm,
+    lesionShares: config.shares,
   });
   try {
     const trained = await trainSequenceClassifier(
@@ -271,7 +348,7 @@ async function sequenceScores(
     );
     if (saveTo !== undefined) await saveSequenceClassifier(classifier, saveTo, trained.log);
     return {
-      scores: await classifier.predict(sequences(test, ica, config.spacingMm)),
+      scores: await classifier.predict(sequences(test, ica, config.spacingMm, config.shares)),
       bestEpoch: trained.bestEpoch,
     };
   } finally {
@@ -373,6 +450,12 @@ export async function runExperiment(
       test,
     );
     if (spacingMm !== null) log.info(`${task}: sequences brought to ${spacingMm} mm slices`);
+    const shares =
+      config.sliceLesionShares === true ? shareScaling(train, config.trainIndex) : null;
+    if (shares !== null) {
+      // The test scans need them too.
+      shareScaling(test, config.testIndex);
+    }
     for (const method of methods) {
       const progress = subProgress(options.onProgress, step / totalSteps, (step + 1) / totalSteps);
       const sub = { signal: options.signal, onProgress: progress };
@@ -398,6 +481,7 @@ export async function runExperiment(
           {
             ...settings,
             spacingMm,
+            shares: method.startsWith('LE_') ? shares : null,
             classifier: config.classifier,
             training: config.training,
           },
@@ -413,6 +497,7 @@ export async function runExperiment(
             trainingPositives: trainSet.filter((s) => s.label === 1).length,
             bestEpoch: trained.bestEpoch,
             sliceSpacingMm: spacingMm,
+            sliceLesionShares: shares !== null,
           };
         }
       }

@@ -37,6 +37,7 @@ export {
   DEFAULT_ANALYSE_SCAN,
   VOLUMETRIC_FEATURE_NAMES,
   analyseScan,
+  sliceLesionShares,
   analyseSliceImages,
   measureLesions,
 } from './analyse';
@@ -67,7 +68,6 @@ export {
   type EncodeCohortResult,
   type EncodedScanRecord,
   encodeCohort,
-  sliceLesionShares,
   readCohortManifest,
 } from './cohort';
 export {

@@ -26,6 +26,7 @@ export {
   saveSequenceClassifier,
 } from './model-files';
 export {
+  type LesionShareScaling,
   type ResolvedSequenceClassifierConfig,
   type SequenceBatch,
   type SequenceClassifier,

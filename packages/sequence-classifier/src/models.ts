@@ -27,6 +27,19 @@ export interface SequenceClassifierConfig {
    * were used as they came. @defaultValue null
    */
   sliceSpacingMm?: number | null;
+  /**
+   * When the last steps' features are the per-slice shares of the lung each lesion class covers
+   * (appended after the ICA sources), the training mean and standard deviation that standardise
+   * them: `featureSize - mean.length` ICA sources come first. Null when the steps hold ICA
+   * sources only. @defaultValue null
+   */
+  lesionShares?: LesionShareScaling | null;
+}
+
+/** How the per-slice lesion shares appended to each step were standardised. */
+export interface LesionShareScaling {
+  readonly mean: readonly number[];
+  readonly std: readonly number[];
 }
 
 /** Defaults of {@link SequenceClassifierConfig} besides `kind` and `featureSize`. */
@@ -36,6 +49,7 @@ export const DEFAULT_SEQUENCE_CLASSIFIER = Object.freeze({
   dropout: 0.5,
   seed: 0,
   sliceSpacingMm: null,
+  lesionShares: null,
 });
 
 /** A configuration with every default filled in. */
@@ -85,6 +99,7 @@ export function resolveSequenceClassifierConfig(
     dropout: config.dropout ?? DEFAULT_SEQUENCE_CLASSIFIER.dropout,
     seed: config.seed ?? DEFAULT_SEQUENCE_CLASSIFIER.seed,
     sliceSpacingMm: config.sliceSpacingMm ?? DEFAULT_SEQUENCE_CLASSIFIER.sliceSpacingMm,
+    lesionShares: config.lesionShares ?? DEFAULT_SEQUENCE_CLASSIFIER.lesionShares,
   };
   assert(
     ['rnn', 'pooling'].includes(resolved.kind),
@@ -121,6 +136,19 @@ export function resolveSequenceClassifierConfig(
     'INVALID_ARGUMENT',
     () =>
       `sequence classifier sliceSpacingMm: expected a positive spacing or null, got ${String(resolved.sliceSpacingMm)}`,
+  );
+  const shares = resolved.lesionShares;
+  assert(
+    shares === null ||
+      (shares.mean.length >= 1 &&
+        shares.mean.length === shares.std.length &&
+        shares.mean.length < resolved.featureSize &&
+        shares.mean.every(Number.isFinite) &&
+        shares.std.every((v) => Number.isFinite(v) && v > 0)),
+    'INVALID_ARGUMENT',
+    () =>
+      `sequence classifier lesionShares: expected finite means and positive deviations of equal, ` +
+      `non-zero length below featureSize ${resolved.featureSize}, got ${JSON.stringify(shares)}`,
   );
   return resolved;
 }

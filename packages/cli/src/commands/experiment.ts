@@ -25,6 +25,7 @@ const USAGE = `Usage:
                        [--bootstrap 1000] [--seed 0] [--backend auto|wasm|cpu] [--json]
                        [--generic-train index.json --generic-test index.json]
                        [--save-models dir] [--slice-spacing auto|none|mm]
+                       [--slice-lesion-shares]
 
 Encodes both cohorts (resumable, under <out>/encoded) with the lesion encoder (--weights, or the
 shipped weights) and with a generic encoder (--generic-weights, for example converted ImageNet
@@ -37,7 +38,10 @@ baselines need --generic-train and --generic-test, and are left out without them
 severity/ and progression/ (LE_RNN), with models.json saying how they were made.
 --slice-spacing brings every feature sequence to one slice spacing before the sequence
 classifiers: auto (the default) takes the training hospital's median spacing, none leaves the
-sequences as they are.`;
+sequences as they are.
+--slice-lesion-shares appends to each slice's ICA sources the shares of its lung that the lesion
+encoder labelled ground-glass, consolidation and effusion (LE_Pooling and LE_RNN; an addition to
+the paper, which uses the bottleneck features alone).`;
 
 // An encoded cohort (encode-cohort's index.json) rather than a manifest to encode.
 async function isEncodedIndex(path: string): Promise<boolean> {
@@ -87,6 +91,7 @@ export async function runExperimentCommand(
         json: { type: 'boolean', default: false },
         'save-models': { type: 'string' },
         'slice-spacing': { type: 'string', default: 'auto' },
+        'slice-lesion-shares': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -207,6 +212,7 @@ export async function runExperimentCommand(
         bootstrap: numbers.bootstrap,
         seed: numbers.seed,
         sliceSpacingMm,
+        sliceLesionShares: values['slice-lesion-shares'],
         outDir: values.out!,
         ...(values['save-models'] === undefined ? {} : { modelsDir: values['save-models'] }),
       },

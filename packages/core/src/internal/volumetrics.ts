@@ -36,37 +36,42 @@ export interface ScanVolumetrics {
 }
 
 /**
- * Keeps ground-glass and consolidation inside the lungs and pleural effusion inside the lungs or
- * the pleural space (a band of `pleuralMarginMm` around them, in-plane), and measures them.
+ * Keeps ground-glass inside the lungs, consolidation and pleural effusion inside the lungs or the
+ * band of `pleuralMarginMm` around them (in-plane), and measures them. A threshold lung mask
+ * leaves out dense consolidation at the lung's border (its HU are those of soft tissue), so
+ * consolidation in the band joins the lung beside it: the lung is completed with it, as a mask
+ * trained on diseased lungs (lungmask's R231) would include it. Ground-glass lies at lung-like HU,
+ * inside the mask. Pleural effusion in the band is kept without joining the lung.
  *
  * @param raw - Lesion labels as the network gave them, on the volume's grid.
  * @param lungs - Lung labels (1 right, 2 left) on the same grid.
  * @param geometry - The grid.
  * @param pleuralMarginMm - Width of the pleural band, mm.
- * @returns The restricted labels (a new array) and the volumetrics.
+ * @returns The kept labels and the completed lung labels (new arrays), and the volumetrics.
  */
 export function restrictAndMeasure(
   raw: Uint8Array,
   lungs: Uint8Array,
   geometry: VolumeGeometry,
   pleuralMarginMm: number,
-): { labels: Uint8Array; volumetrics: ScanVolumetrics } {
+): { labels: Uint8Array; lungs: Uint8Array; volumetrics: ScanVolumetrics } {
   const shape = geometry.shape as AxisTriple;
   const right = new Uint8Array(lungs.length);
   const left = new Uint8Array(lungs.length);
-  let hasEffusion = false;
+  let outside = false;
   for (let n = 0; n < lungs.length; n++) {
     right[n] = lungs[n] === RIGHT_LUNG ? 1 : 0;
     left[n] = lungs[n] === LEFT_LUNG ? 1 : 0;
-    if (raw[n] === PLEURAL_EFFUSION) hasEffusion = true;
+    if ((raw[n] === CONSOLIDATION || raw[n] === PLEURAL_EFFUSION) && lungs[n] === 0) {
+      outside = true;
+    }
   }
-  // The bands are only needed to place effusion outside the lungs.
-  const rightBand = hasEffusion
+  // The bands are only needed to place lesions found outside the lung mask.
+  const rightBand = outside
     ? dilateMask2d(right, shape, geometry.spacingMm, pleuralMarginMm)
     : right;
-  const leftBand = hasEffusion
-    ? dilateMask2d(left, shape, geometry.spacingMm, pleuralMarginMm)
-    : left;
+  const leftBand = outside ? dilateMask2d(left, shape, geometry.spacingMm, pleuralMarginMm) : left;
+  const completed = Uint8Array.from(lungs);
 
   // counts[class * 2 + side], side 0 right, 1 left.
   const counts = new Float64Array(8);
@@ -81,12 +86,18 @@ export function restrictAndMeasure(
     if (value === 0) continue;
     let side: number;
     if (lung !== 0) side = lung === RIGHT_LUNG ? 0 : 1;
-    else if (value !== PLEURAL_EFFUSION) continue;
+    else if (value === GROUND_GLASS) continue;
     else if (rightBand[n] !== 0) side = 0;
     else if (leftBand[n] !== 0) side = 1;
     else continue;
     labels[n] = value;
     counts[value * 2 + side]! += 1;
+    if (lung === 0 && value === CONSOLIDATION) {
+      // Consolidation at the lung's border: part of that lung.
+      completed[n] = side === 0 ? RIGHT_LUNG : LEFT_LUNG;
+      if (side === 0) rightLung += 1;
+      else leftLung += 1;
+    }
   }
 
   const voxelMl = voxelVolumeMm3(geometry) / 1000;
@@ -109,6 +120,7 @@ export function restrictAndMeasure(
   const at = (value: number, side: number) => counts[value * 2 + side]!;
   return {
     labels,
+    lungs: completed,
     volumetrics: Object.freeze({
       rightLungVolumeMl,
       leftLungVolumeMl,

@@ -17,8 +17,9 @@ export const TEST_FEATURES = 12;
  * @param patients - Patient count.
  * @param seed - Noise seed.
  * @param signal - Shift of the informative features, in noise standard deviations.
- * @param layout - When set, the slice spacing the records give (`sliceSpacingMm`) and how many
- *   times more slices each scan has than the 6-10 of the default layout.
+ * @param layout - When set, the slice spacing the records give (`sliceSpacingMm`), how many
+ *   times more slices each scan has than the 6-10 of the default layout, and whether records
+ *   hold per-slice lesion shares (ground-glass larger in severe patients).
  * @returns The index path.
  */
 export async function writeEncodedCohort(
@@ -26,7 +27,7 @@ export async function writeEncodedCohort(
   patients: number,
   seed: number,
   signal = 3,
-  layout: { sliceSpacingMm?: number; stepsFactor?: number } = {},
+  layout: { sliceSpacingMm?: number; stepsFactor?: number; lesionShares?: boolean } = {},
 ): Promise<string> {
   const random = createRandom(seed);
   mkdirSync(join(root, 'features'), { recursive: true });
@@ -52,6 +53,13 @@ export async function writeEncodedCohort(
         features: file,
         keptSlices: Array.from({ length: steps }, (_, k) => k),
         ...(layout.sliceSpacingMm === undefined ? {} : { sliceSpacingMm: layout.sliceSpacingMm }),
+        ...(layout.lesionShares === true
+          ? {
+              sliceLesionShares: [0.1 + 0.2 * severe, 0.02, 0].map((level) =>
+                Array.from({ length: steps }, () => Math.max(0, level + 0.05 * random.normal())),
+              ),
+            }
+          : {}),
         featureSize: TEST_FEATURES,
         volumetrics: {},
         volumetricFeatures: [burden, burden * 0.8, burden * 0.3, burden * 0.2],

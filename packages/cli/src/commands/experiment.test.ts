@@ -109,5 +109,14 @@ describe('lesionenc experiment', () => {
         false,
       ),
     ).toBe(2);
+    const { io: spacingIo, err } = capture();
+    expect(
+      await runExperimentCommand(
+        ['--train', 'a', '--test', 'b', '--out', 'c', '--slice-spacing', '0'],
+        spacingIo,
+        false,
+      ),
+    ).toBe(2);
+    expect(err.join('')).toMatch(/--slice-spacing: expected auto, none or a spacing in mm, got 0/);
   });
 });

@@ -582,6 +582,12 @@ export async function runExperiment(
       ica: { file: 'ica.json', components: leIca.nComponents, seed: settings.seed },
       epochs: settings.epochs,
       seed: settings.seed,
+      training: {
+        ...DEFAULT_TRAINING,
+        ...config.training,
+        epochs: settings.epochs,
+        seed: settings.seed,
+      },
       tasks: saved,
     };
     const path = join(config.modelsDir, 'models.json');

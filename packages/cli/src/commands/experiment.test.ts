@@ -1,6 +1,6 @@
 // `lesionenc experiment` on encoded cohorts made in code (the encoding path is the one of
 // encode-cohort, tested there).
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -118,5 +118,67 @@ describe('lesionenc experiment', () => {
       ),
     ).toBe(2);
     expect(err.join('')).toMatch(/--slice-spacing: expected auto, none or a spacing in mm, got 0/);
+    for (const [flag, value, message] of [
+      [
+        '--validation-fraction',
+        '1',
+        /--validation-fraction: expected a fraction in \[0, 1\), got 1/,
+      ],
+      ['--reselect-every', '0', /--reselect-every: expected a whole number of epochs >= 1, got 0/],
+      ['--learning-rate', '0', /--learning-rate: expected a positive number, got 0/],
+    ] as const) {
+      const { io: flagIo, err: flagErr } = capture();
+      expect(
+        await runExperimentCommand(
+          ['--train', 'a', '--test', 'b', '--out', 'c', flag, value],
+          flagIo,
+          false,
+        ),
+      ).toBe(2);
+      expect(flagErr.join('')).toMatch(message);
+    }
+  });
+
+  it('passes the training settings to the classifiers and records them with the models', async () => {
+    const models = join(directory, 'models');
+    const { io } = capture();
+    const args = [
+      '--train',
+      train,
+      '--test',
+      test,
+      '--out',
+      join(directory, 'fixed-split'),
+      '--task',
+      'severity',
+      '--epochs',
+      '4',
+      '--components',
+      '4',
+      '--bootstrap',
+      '20',
+      '--backend',
+      'wasm',
+      '--validation-fraction',
+      '0.25',
+      '--reselect-every',
+      '4',
+      '--learning-rate',
+      '0.003',
+      '--save-models',
+      models,
+      '--json',
+    ];
+    expect(await runExperimentCommand(args, io, false)).toBe(0);
+    const described = JSON.parse(readFileSync(join(models, 'models.json'), 'utf8')) as {
+      training: Record<string, unknown>;
+    };
+    expect(described.training).toMatchObject({
+      epochs: 4,
+      validationFraction: 0.25,
+      reselectEvery: 4,
+      learningRate: 0.003,
+      seed: 0,
+    });
   });
 });

@@ -25,7 +25,8 @@ const USAGE = `Usage:
                        [--bootstrap 1000] [--seed 0] [--backend auto|wasm|cpu] [--json]
                        [--generic-train index.json --generic-test index.json]
                        [--save-models dir] [--slice-spacing auto|none|mm]
-                       [--slice-lesion-shares]
+                       [--slice-lesion-shares] [--validation-fraction 0.2]
+                       [--reselect-every 20] [--learning-rate 0.001]
 
 Encodes both cohorts (resumable, under <out>/encoded) with the lesion encoder (--weights, or the
 shipped weights) and with a generic encoder (--generic-weights, for example converted ImageNet
@@ -41,7 +42,12 @@ classifiers: auto (the default) takes the training hospital's median spacing, no
 sequences as they are.
 --slice-lesion-shares appends to each slice's ICA sources the shares of its lung that the lesion
 encoder labelled ground-glass, consolidation and effusion (LE_Pooling and LE_RNN; an addition to
-the paper, which uses the bottleneck features alone).`;
+the paper, which uses the bottleneck features alone).
+--validation-fraction, --reselect-every and --learning-rate set the sequence classifiers'
+training: the share of training scans held out (whole patients), how often (in epochs) that
+share is drawn again, and Adam's step. The weights of the lowest validation loss are kept; once
+the split has been drawn again, the validation scans include some trained on, so that loss
+flatters late epochs: --reselect-every at or above --epochs keeps one held-out split throughout.`;
 
 // An encoded cohort (encode-cohort's index.json) rather than a manifest to encode.
 async function isEncodedIndex(path: string): Promise<boolean> {
@@ -92,6 +98,9 @@ export async function runExperimentCommand(
         'save-models': { type: 'string' },
         'slice-spacing': { type: 'string', default: 'auto' },
         'slice-lesion-shares': { type: 'boolean', default: false },
+        'validation-fraction': { type: 'string', default: '0.2' },
+        'reselect-every': { type: 'string', default: '20' },
+        'learning-rate': { type: 'string', default: '0.001' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -117,19 +126,28 @@ export async function runExperimentCommand(
   const spacingText = values['slice-spacing'];
   const sliceSpacingMm =
     spacingText === 'auto' ? 'auto' : spacingText === 'none' ? null : Number(spacingText);
-  const problem =
-    typeof sliceSpacingMm === 'number' && !(Number.isFinite(sliceSpacingMm) && sliceSpacingMm > 0)
-      ? `--slice-spacing: expected auto, none or a spacing in mm, got ${spacingText}`
-      : values.train === undefined || values.test === undefined || values.out === undefined
-        ? '--train, --test and --out are required'
-        : tasks[values.task] === undefined
-          ? `--task: expected severity, progression or both, got ${values.task}`
-          : !Object.values(numbers).every((n) => Number.isInteger(n) && n >= 0) ||
-              numbers.workers < 1 ||
-              numbers.size % 32 !== 0 ||
-              numbers.size < 32
-            ? 'numeric options: expected non-negative integers (workers >= 1, size a multiple of 32)'
-            : undefined;
+  const validationFraction = Number(values['validation-fraction']);
+  const reselectEvery = Number(values['reselect-every']);
+  const learningRate = Number(values['learning-rate']);
+  const problem = !(validationFraction >= 0 && validationFraction < 1)
+    ? `--validation-fraction: expected a fraction in [0, 1), got ${values['validation-fraction']}`
+    : !(Number.isInteger(reselectEvery) && reselectEvery >= 1)
+      ? `--reselect-every: expected a whole number of epochs >= 1, got ${values['reselect-every']}`
+      : !(Number.isFinite(learningRate) && learningRate > 0)
+        ? `--learning-rate: expected a positive number, got ${values['learning-rate']}`
+        : typeof sliceSpacingMm === 'number' &&
+            !(Number.isFinite(sliceSpacingMm) && sliceSpacingMm > 0)
+          ? `--slice-spacing: expected auto, none or a spacing in mm, got ${spacingText}`
+          : values.train === undefined || values.test === undefined || values.out === undefined
+            ? '--train, --test and --out are required'
+            : tasks[values.task] === undefined
+              ? `--task: expected severity, progression or both, got ${values.task}`
+              : !Object.values(numbers).every((n) => Number.isInteger(n) && n >= 0) ||
+                  numbers.workers < 1 ||
+                  numbers.size % 32 !== 0 ||
+                  numbers.size < 32
+                ? 'numeric options: expected non-negative integers (workers >= 1, size a multiple of 32)'
+                : undefined;
   if (problem !== undefined) {
     io.err(`lesionenc experiment: ${problem}\n${USAGE}`);
     return 2;
@@ -213,6 +231,7 @@ export async function runExperimentCommand(
         seed: numbers.seed,
         sliceSpacingMm,
         sliceLesionShares: values['slice-lesion-shares'],
+        training: { validationFraction, reselectEvery, learningRate },
         outDir: values.out!,
         ...(values['save-models'] === undefined ? {} : { modelsDir: values['save-models'] }),
       },

@@ -8,6 +8,7 @@ import { isLesionEncError } from '@lesionenc/base';
 import { transformIca } from '@lesionenc/ica';
 import { readNpy } from '@lesionenc/io';
 import { aggregateByPatient, rocAuc } from '@lesionenc/metrics';
+import { predictLogisticRegression } from '@lesionenc/sequence-classifier';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { initBackend } from './backend';
@@ -80,6 +81,7 @@ describe('runExperiment', () => {
     const models = join(out, 'models');
     const described = JSON.parse(readFileSync(join(models, 'models.json'), 'utf8')) as {
       tasks: Record<string, { method: string; test: { auc: number } }>;
+      volumetric: Record<string, unknown>;
     };
     const ica = await loadIcaModel(join(models, 'ica.json'));
     expect(ica.nComponents).toBe(4);
@@ -94,6 +96,7 @@ describe('runExperiment', () => {
           features: string;
           featureSize: number;
           keptSlices: number[];
+          volumetricFeatures: number[];
           columns: Record<string, number>;
         }[];
       };
@@ -124,6 +127,30 @@ describe('runExperiment', () => {
         3,
       );
       if (classifier.kind !== 'volumetric') classifier.classifier.dispose();
+
+      // The volumetric baseline, saved beside it, gives the same patient scores as the run.
+      const volumetric = await loadScanClassifier(join(models, `${task}-volumetric`));
+      if (volumetric.kind !== 'volumetric') throw new Error('expected a volumetric model');
+      const rows = index.scans.filter((s) => task === 'severity' || s.columns.severe !== 1);
+      const volumetricScores = predictLogisticRegression(volumetric.model, {
+        rows: rows.length,
+        cols: 4,
+        data: rows.flatMap((s) => s.volumetricFeatures),
+      });
+      const volumetricPatients = aggregateByPatient(
+        rows.map((s) => (task === 'severity' ? s.columns.severe! : s.columns.converter!)),
+        Array.from(volumetricScores),
+        rows.map((s) => s.patient),
+      );
+      expect(rocAuc(volumetricPatients.labels, volumetricPatients.scores)).toBeCloseTo(
+        result[task]!.BS_Volumetric!.auc,
+        6,
+      );
+      expect(described.volumetric[task]).toMatchObject({
+        folder: `${task}-volumetric`,
+        method: 'BS_Volumetric',
+        test: { auc: result[task]!.BS_Volumetric!.auc, patients: perPatient.labels.length },
+      });
     }
   });
 

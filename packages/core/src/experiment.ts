@@ -23,6 +23,7 @@ import {
 } from '@lesionenc/metrics';
 import {
   type LesionShareScaling,
+  type LogisticRegressionModel,
   type SequenceClassifierConfig,
   type SequenceModelKind,
   type TrainingConfig,
@@ -31,6 +32,7 @@ import {
   fitLogisticRegression,
   predictLogisticRegression,
   resampleSequence,
+  saveLogisticRegression,
   saveSequenceClassifier,
   trainSequenceClassifier,
 } from '@lesionenc/sequence-classifier';
@@ -91,7 +93,9 @@ export interface ExperimentConfig {
   /**
    * When set, the lesion-encoder models trained here are saved in this folder for
    * `createLesionEncoder`: `ica.json` (fitted on every training slice) and, per task, the LE_RNN
-   * classifier in `<task>/`, with `models.json` describing how they were made.
+   * classifier in `<task>/` and the volumetric baseline (BS_Volumetric, a logistic regression
+   * on the four volumetric features) in `<task>-volumetric/`, with `models.json` describing how
+   * they were made and how they did on the test hospital.
    */
   modelsDir?: string;
 }
@@ -356,7 +360,10 @@ async function sequenceScores(
   }
 }
 
-function volumetricScores(train: readonly Scan[], test: readonly Scan[]): Float64Array {
+function volumetricScores(
+  train: readonly Scan[],
+  test: readonly Scan[],
+): { scores: Float64Array; model: LogisticRegressionModel } {
   const rows = (scans: readonly Scan[]) => ({
     rows: scans.length,
     cols: 4,
@@ -367,7 +374,7 @@ function volumetricScores(train: readonly Scan[], test: readonly Scan[]): Float6
     train.map((s) => s.label),
     { classWeights: DEFAULT_TRAINING.classWeights },
   );
-  return predictLogisticRegression(model, rows(test));
+  return { scores: predictLogisticRegression(model, rows(test)), model };
 }
 
 /**
@@ -427,6 +434,7 @@ export async function runExperiment(
   const leIca = await icaOf(config.trainIndex, true);
   const genericIca = generic ? await icaOf(config.genericTrainIndex!, false) : undefined;
   const saved: Record<string, unknown> = {};
+  const savedVolumetric: Record<string, unknown> = {};
   if (config.modelsDir !== undefined) {
     await mkdir(config.modelsDir, { recursive: true });
     const icaPath = join(config.modelsDir, 'ica.json');
@@ -471,8 +479,20 @@ export async function runExperiment(
           ? join(config.modelsDir, task)
           : undefined;
       let scores: Float32Array | Float64Array;
-      if (method === 'BS_Volumetric') scores = volumetricScores(trainSet, testSet);
-      else {
+      if (method === 'BS_Volumetric') {
+        const fitted = volumetricScores(trainSet, testSet);
+        scores = fitted.scores;
+        if (config.modelsDir !== undefined) {
+          const folder = `${task}-volumetric`;
+          await saveLogisticRegression(fitted.model, join(config.modelsDir, folder));
+          savedVolumetric[task] = {
+            folder,
+            method,
+            trainingScans: trainSet.length,
+            trainingPositives: trainSet.filter((s) => s.label === 1).length,
+          };
+        }
+      } else {
         const trained = await sequenceScores(
           method.endsWith('RNN') ? 'rnn' : 'pooling',
           method.startsWith('BS_') ? genericIca! : leIca,
@@ -564,12 +584,17 @@ export async function runExperiment(
       };
     }
     result[task] = taskResult;
-    if (saved[task] !== undefined) {
-      const le = taskResult.LE_RNN!;
-      saved[task] = {
-        ...(saved[task] as object),
-        test: { auc: le.auc, ci95: le.ci95, patients: le.patients, positives: le.positives },
-      };
+    for (const [models, method] of [
+      [saved, 'LE_RNN'],
+      [savedVolumetric, 'BS_Volumetric'],
+    ] as const) {
+      const r = taskResult[method];
+      if (models[task] !== undefined && r !== undefined) {
+        models[task] = {
+          ...(models[task] as object),
+          test: { auc: r.auc, ci95: r.ci95, patients: r.patients, positives: r.positives },
+        };
+      }
     }
     sections.push(`## ${task}\n\n${metricsReportToMarkdown(report)}\n\n![ROC](${task}-roc.svg)\n`);
   }
@@ -589,6 +614,7 @@ export async function runExperiment(
         seed: settings.seed,
       },
       tasks: saved,
+      volumetric: savedVolumetric,
     };
     const path = join(config.modelsDir, 'models.json');
     await writeFile(`${path}.tmp-${process.pid}`, `${JSON.stringify(describe, null, 2)}\n`);

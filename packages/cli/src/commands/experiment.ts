@@ -36,7 +36,8 @@ patient on --test. Writes per-task reports (JSON, Markdown, HTML, ROC SVG) and r
 Cohorts already encoded (the index.json of encode-cohort) are used as they are; then the generic
 baselines need --generic-train and --generic-test, and are left out without them.
 --save-models keeps the lesion-encoder models trained on --train for \`assess\`: ica.json, and
-severity/ and progression/ (LE_RNN), with models.json saying how they were made.
+severity/ and progression/ (LE_RNN), severity-volumetric/ and progression-volumetric/
+(BS_Volumetric), with models.json saying how they were made and how they did on --test.
 --slice-spacing brings every feature sequence to one slice spacing before the sequence
 classifiers: auto (the default) takes the training hospital's median spacing, none leaves the
 sequences as they are.

@@ -98,12 +98,15 @@ export async function loadLesionUnet(
   return { unet, weightsPath };
 }
 
-/** The default ICA and classifiers shipped in this package, and where they are. */
+/**
+ * The default ICA and classifiers shipped in this package, and where they are: each is null when
+ * none is shipped (`models.json` in the folder says why).
+ */
 export interface ShippedModels {
   readonly folder: string;
-  readonly ica: string;
-  readonly severity: string;
-  readonly progression: string;
+  readonly ica: string | null;
+  readonly severity: string | null;
+  readonly progression: string | null;
 }
 
 /**

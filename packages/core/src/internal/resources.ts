@@ -65,7 +65,7 @@ export async function findShippedWeightsFolder(): Promise<string | undefined> {
 /**
  * The default ICA and classifiers in `models/synthetic` of `@lesionenc/core`'s package folder.
  *
- * @returns Their files, or undefined when they are not all there.
+ * @returns Their files (null for each one not shipped), or undefined when none is there.
  */
 export async function findShippedModelFiles(): Promise<ShippedModels | undefined> {
   const { createRequire } = await import('node:module');
@@ -76,17 +76,23 @@ export async function findShippedModelFiles(): Promise<ShippedModels | undefined
   try {
     const root = dirname(createRequire(here).resolve('@lesionenc/core/package.json'));
     const folder = join(root, 'models', 'synthetic');
-    const models = {
-      folder,
-      ica: join(folder, 'ica.json'),
-      severity: join(folder, 'severity'),
-      progression: join(folder, 'progression'),
+    const present = async (path: string, probe = path) => {
+      try {
+        await access(probe);
+        return path;
+      } catch {
+        return null;
+      }
     };
-    await Promise.all([
-      access(models.ica),
-      access(join(models.severity, 'classifier.json')),
-      access(join(models.progression, 'classifier.json')),
+    const classifier = (task: string) =>
+      present(join(folder, task), join(folder, task, 'classifier.json'));
+    const [ica, severity, progression] = await Promise.all([
+      present(join(folder, 'ica.json')),
+      classifier('severity'),
+      classifier('progression'),
     ]);
+    if (ica === null && severity === null && progression === null) return undefined;
+    const models: ShippedModels = { folder, ica, severity, progression };
     return models;
   } catch {
     return undefined;

@@ -119,8 +119,12 @@ describe('lesionenc assess', () => {
     const report = JSON.parse(text.join('')) as Report;
     expect(JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'))).toEqual(report);
     expect(report.slices.total).toBe(12);
-    expect(report.severityProbability).toBeNull();
-    expect(report.notes.join(' ')).toMatch(/no severity classifier/);
+    // The shipped severity model (volumetric, synthetic cohorts) gives a probability; no
+    // progression model ships.
+    expect(report.severityProbability).toBeGreaterThan(0);
+    expect(report.severityProbability).toBeLessThan(1);
+    expect(report.progressionProbability).toBeNull();
+    expect(report.notes.join(' ')).toMatch(/no progression classifier/);
     expect(report.files.lesionsSeg).toBe(join(out, 'lesions.seg.dcm'));
 
     // The series was written slice by slice in order, so the masks align with the phantom's.

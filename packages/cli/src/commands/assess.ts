@@ -30,8 +30,10 @@ const USAGE = `Usage:
                    [--severity dir] [--progression dir] [--workers N]
                    [--backend auto|wasm|cpu|tensorflow] [--json]
 
-Segments the lungs and lesions, measures lesion volumes per class and per lung, and, with an ICA
-model and classifiers, gives the severity and progression probabilities. Writes lungs.nii.gz,
+Segments the lungs and lesions, measures lesion volumes per class and per lung, and gives the
+severity and progression probabilities of the classifiers it has: with the shipped lesion weights,
+the shipped severity model (volumetric, trained on synthetic cohorts, research use only) unless
+--severity names another; sequence classifiers need --ica too. Writes lungs.nii.gz,
 lesions.nii.gz, overlay.png, report.json and report.md into --out (default: assessment); for a
 DICOM series also lungs.seg.dcm and lesions.seg.dcm, two DICOM SEG objects of one new series in
 the scan's study.`;

@@ -16,6 +16,18 @@ import { runExperiment } from './experiment';
 import { loadIcaModel, loadScanClassifier } from './internal/models';
 import { writeEncodedCohort } from './testing/encoded-cohort';
 
+/** The parts of an encoded cohort's index.json these tests read. */
+interface EncodedIndex {
+  scans: {
+    patient: string;
+    features: string;
+    featureSize: number;
+    keptSlices: number[];
+    volumetricFeatures: number[];
+    columns: Record<string, number>;
+  }[];
+}
+
 const directory = mkdtempSync(join(tmpdir(), 'lesionenc-experiment-'));
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
 
@@ -90,16 +102,7 @@ describe('runExperiment', () => {
       expect(described.tasks[task]!.test.auc).toBe(result[task]!.LE_RNN!.auc);
       const classifier = await loadScanClassifier(join(models, task));
       expect(classifier.kind).toBe('rnn');
-      const index = JSON.parse(readFileSync(test, 'utf8')) as {
-        scans: {
-          patient: string;
-          features: string;
-          featureSize: number;
-          keptSlices: number[];
-          volumetricFeatures: number[];
-          columns: Record<string, number>;
-        }[];
-      };
+      const index = JSON.parse(readFileSync(test, 'utf8')) as EncodedIndex;
       const labels: number[] = [];
       const scores: number[] = [];
       const patients: string[] = [];
@@ -219,14 +222,7 @@ describe('runExperiment', () => {
     expect(classifier.classifier.config.sliceSpacingMm).toBe(5);
     // The experiment's LE_RNN scores are those of the test scans averaged in pairs of slices.
     const ica = await loadIcaModel(join(out, 'models', 'ica.json'));
-    const index = JSON.parse(readFileSync(fine, 'utf8')) as {
-      scans: {
-        patient: string;
-        features: string;
-        keptSlices: number[];
-        columns: Record<string, number>;
-      }[];
-    };
+    const index = JSON.parse(readFileSync(fine, 'utf8')) as EncodedIndex;
     const labels: number[] = [];
     const scores: number[] = [];
     const patients: string[] = [];

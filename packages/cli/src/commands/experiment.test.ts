@@ -99,43 +99,28 @@ describe('lesionenc experiment', () => {
     expect(err.join('')).toMatch(/BS_Pooling and BS_RNN are left out/);
   });
 
-  it('exits 2 without the cohorts or with a bad task', async () => {
-    const { io } = capture();
-    expect(await runExperimentCommand(['--out', directory], io, false)).toBe(2);
-    expect(
-      await runExperimentCommand(
-        ['--train', 'a', '--test', 'b', '--out', 'c', '--task', 'x'],
-        io,
-        false,
-      ),
-    ).toBe(2);
-    const { io: spacingIo, err } = capture();
-    expect(
-      await runExperimentCommand(
-        ['--train', 'a', '--test', 'b', '--out', 'c', '--slice-spacing', '0'],
-        spacingIo,
-        false,
-      ),
-    ).toBe(2);
-    expect(err.join('')).toMatch(/--slice-spacing: expected auto, none or a spacing in mm, got 0/);
-    for (const [flag, value, message] of [
+  it('exits 2 without the cohorts or with a bad option, and says which', async () => {
+    const cohorts = ['--train', 'a', '--test', 'b', '--out', 'c'];
+    for (const [args, message] of [
+      [['--out', directory], /--train, --test and --out are required/],
+      [[...cohorts, '--task', 'x'], /--task: expected severity, progression or both, got x/],
       [
-        '--validation-fraction',
-        '1',
+        [...cohorts, '--slice-spacing', '0'],
+        /--slice-spacing: expected auto, none or a spacing in mm, got 0/,
+      ],
+      [
+        [...cohorts, '--validation-fraction', '1'],
         /--validation-fraction: expected a fraction in \[0, 1\), got 1/,
       ],
-      ['--reselect-every', '0', /--reselect-every: expected a whole number of epochs >= 1, got 0/],
-      ['--learning-rate', '0', /--learning-rate: expected a positive number, got 0/],
+      [
+        [...cohorts, '--reselect-every', '0'],
+        /--reselect-every: expected a whole number of epochs >= 1, got 0/,
+      ],
+      [[...cohorts, '--learning-rate', '0'], /--learning-rate: expected a positive number, got 0/],
     ] as const) {
-      const { io: flagIo, err: flagErr } = capture();
-      expect(
-        await runExperimentCommand(
-          ['--train', 'a', '--test', 'b', '--out', 'c', flag, value],
-          flagIo,
-          false,
-        ),
-      ).toBe(2);
-      expect(flagErr.join('')).toMatch(message);
+      const { io, err } = capture();
+      expect(await runExperimentCommand([...args], io, false)).toBe(2);
+      expect(err.join('')).toMatch(message);
     }
   });
 

@@ -75,6 +75,7 @@ interface Report {
   lungs: { rightLungVolumeMl: number; leftLungVolumeMl: number; lungVolumeMl: number };
   slices: { total: number; kept: number };
   severityProbability: number | null;
+  progressionProbability: number | null;
   notes: string[];
   files: Record<string, string>;
   dicomSeg: {

@@ -20,6 +20,8 @@ describe('lesionenc experiment', () => {
     train = await writeEncodedCohort(join(directory, 'A'), 30, 1);
     test = await writeEncodedCohort(join(directory, 'B'), 20, 2);
   });
+  // The encoded cohorts and a report folder.
+  const cohorts = (out: string) => ['--train', train, '--test', test, '--out', out];
 
   it('trains and reports every method on encoded cohorts, the JSON the issue asks for', async () => {
     const out = join(directory, 'report');
@@ -74,12 +76,7 @@ describe('lesionenc experiment', () => {
   it('leaves out the generic baselines without generic features, and says so', async () => {
     const { io, out: text, err } = capture();
     const args = [
-      '--train',
-      train,
-      '--test',
-      test,
-      '--out',
-      join(directory, 'le'),
+      ...cohorts(join(directory, 'le')),
       '--task',
       'severity',
       '--epochs',
@@ -128,12 +125,7 @@ describe('lesionenc experiment', () => {
     const models = join(directory, 'models');
     const { io } = capture();
     const args = [
-      '--train',
-      train,
-      '--test',
-      test,
-      '--out',
-      join(directory, 'fixed-split'),
+      ...cohorts(join(directory, 'fixed-split')),
       '--task',
       'severity',
       '--epochs',

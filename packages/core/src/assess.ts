@@ -200,11 +200,19 @@ export async function createLesionEncoder(
   const icaSource = source(wanted.ica, 'ica');
   const severitySource = source(wanted.severity, 'severity');
   const progressionSource = source(wanted.progression, 'progression');
-  const usesShipped =
-    shipped !== undefined &&
-    [icaSource, severitySource, progressionSource].some(
-      (s) => typeof s === 'string' && s.startsWith(shipped.folder),
-    );
+  // Which models came from the shipped folder, named for the notes.
+  const fromShipped = (
+    [
+      ['ICA model', icaSource],
+      ['severity classifier', severitySource],
+      ['progression classifier', progressionSource],
+    ] as const
+  )
+    .filter(
+      ([, s]) => shipped !== undefined && typeof s === 'string' && s.startsWith(shipped.folder),
+    )
+    .map(([name]) => name);
+  const usesShipped = fromShipped.length > 0;
   const [ica, severity, progression] = await Promise.all([
     icaSource === null ? undefined : loadIcaModel(icaSource),
     severitySource === null ? undefined : loadScanClassifier(severitySource),
@@ -252,7 +260,7 @@ export async function createLesionEncoder(
     const notes: string[] = [];
     if (usesShipped) {
       notes.push(
-        'ICA and classifiers: the shipped models, trained on synthetic cohorts; for research, not for clinical use',
+        `${fromShipped.join(', ')}: the shipped models, trained on synthetic cohorts; for research, not for clinical use`,
       );
     }
     if (config.featuresOnly === true) {

@@ -69,7 +69,9 @@ describe('the shipped models', () => {
         });
         expect(result.severityProbability).toBeCloseTo(expected!, 6);
         expect(result.progressionProbability).toBeNull();
-        expect(result.notes.join(' ')).toMatch(/shipped models, trained on synthetic cohorts/);
+        expect(result.notes.join(' ')).toMatch(
+          /severity classifier: the shipped models, trained on synthetic cohorts/,
+        );
         expect(result.notes.join(' ')).toMatch(/no progression classifier/);
       }
       expect(severe.volumetrics.lesion.percentOfLung).toBeGreaterThan(

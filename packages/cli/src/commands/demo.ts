@@ -172,7 +172,7 @@ export async function runDemo(args: string[], io: CliIo): Promise<number> {
     `\n5. severity probability ${probability(scan.severityProbability)}, ` +
       `progression probability ${probability(scan.progressionProbability)}\n` +
       (scan.models.shippedModels !== null
-        ? '   (the shipped ICA and classifiers, trained on synthetic cohorts: research use only)'
+        ? '   (the shipped models, trained on synthetic cohorts: research use only)'
         : `   ${missing || 'see report.json'}`),
   );
 
@@ -243,10 +243,12 @@ export async function runDemo(args: string[], io: CliIo): Promise<number> {
     return 0;
   }
   say(`\nWrote ${Object.values(files).join('\n      ')}`);
-  say(
-    '\nNot shipped yet: the ICA model (fitted on training scans) and the severity and\n' +
-      'progression classifiers. With them (lesionenc assess --ica --severity --progression)\n' +
-      'the same pipeline gives the severity and progression probabilities.',
-  );
+  if (scan.models.progression === null) {
+    say(
+      '\nNot shipped yet: an ICA model and a progression classifier good enough to be worth\n' +
+        'using. With your own (lesionenc assess --ica --severity --progression, from\n' +
+        'lesionenc experiment --save-models) the pipeline gives the progression probability too.',
+    );
+  }
   return 0;
 }

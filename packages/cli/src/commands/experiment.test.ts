@@ -22,6 +22,12 @@ describe('lesionenc experiment', () => {
   });
   // The encoded cohorts and a report folder.
   const cohorts = (out: string) => ['--train', train, '--test', test, '--out', out];
+  // A short severity run on them: 4 ICA components, 20 bootstrap resamples, wasm.
+  const quickSeverity = (out: string, epochs: number) => [
+    ...cohorts(out),
+    ...['--task', 'severity', '--epochs', String(epochs), '--components', '4'],
+    ...['--bootstrap', '20', '--backend', 'wasm'],
+  ];
 
   it('trains and reports every method on encoded cohorts, the JSON the issue asks for', async () => {
     const out = join(directory, 'report');
@@ -75,20 +81,7 @@ describe('lesionenc experiment', () => {
 
   it('leaves out the generic baselines without generic features, and says so', async () => {
     const { io, out: text, err } = capture();
-    const args = [
-      ...cohorts(join(directory, 'le')),
-      '--task',
-      'severity',
-      '--epochs',
-      '1',
-      '--components',
-      '4',
-      '--bootstrap',
-      '20',
-      '--backend',
-      'wasm',
-      '--json',
-    ];
+    const args = [...quickSeverity(join(directory, 'le'), 1), '--json'];
     expect(await runExperimentCommand(args, io, false)).toBe(0);
     expect(Object.keys((JSON.parse(text.join('')) as { severity: object }).severity)).toHaveLength(
       3,
@@ -125,17 +118,7 @@ describe('lesionenc experiment', () => {
     const models = join(directory, 'models');
     const { io } = capture();
     const args = [
-      ...cohorts(join(directory, 'fixed-split')),
-      '--task',
-      'severity',
-      '--epochs',
-      '4',
-      '--components',
-      '4',
-      '--bootstrap',
-      '20',
-      '--backend',
-      'wasm',
+      ...quickSeverity(join(directory, 'fixed-split'), 4),
       '--validation-fraction',
       '0.25',
       '--reselect-every',

@@ -237,6 +237,26 @@ export function sliceLesionShares(
   return shares;
 }
 
+/**
+ * The lung area of each kept slice, in mm²: lung voxels times the in-plane pixel area. Weighting
+ * {@link sliceLesionShares} by these areas (over their mean) gives per-slice values whose mean
+ * is the lesion share of the whole lung.
+ *
+ * @param analysis - From {@link analyseScan} (the lungs and the kept slices).
+ * @returns One area per kept slice, aligned with `keptSlices`, rounded to 0.01 mm².
+ */
+export function sliceLungAreasMm2(analysis: Pick<ScanAnalysis, 'lungs' | 'keptSlices'>): number[] {
+  const { shape, spacingMm } = analysis.lungs.labels.geometry;
+  const plane = shape[1] * shape[2];
+  const pixelMm2 = spacingMm[1] * spacingMm[2];
+  const lung = analysis.lungs.labels.data;
+  return analysis.keptSlices.map((k) => {
+    let voxels = 0;
+    for (let j = k * plane; j < (k + 1) * plane; j++) if (lung[j]! > 0) voxels++;
+    return Math.round(voxels * pixelMm2 * 100) / 100;
+  });
+}
+
 /** What {@link measureLesions} returns. */
 export interface LesionMeasurement {
   /** The lesion labels kept (a new array, on the lungs' grid). */

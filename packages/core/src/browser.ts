@@ -39,6 +39,7 @@ export {
   VOLUMETRIC_FEATURE_NAMES,
   analyseScan,
   sliceLesionShares,
+  sliceLungAreasMm2,
   analyseSliceImages,
   measureLesions,
 } from './analyse';

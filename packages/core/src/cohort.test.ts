@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { type LesionEncoder, createLesionEncoder } from './assess';
 import { initBackend } from './backend';
-import { sliceLesionShares } from './analyse';
+import { sliceLesionShares, sliceLungAreasMm2 } from './analyse';
 import { encodeCohort, readCohortManifest } from './cohort';
 
 const directory = mkdtempSync(join(tmpdir(), 'lesionenc-cohort-'));
@@ -56,6 +56,13 @@ describe('encodeCohort', () => {
         expect(row).toHaveLength(record.keptSlices.length);
         expect(row.every((v) => Number.isFinite(v) && v >= 0)).toBe(true);
       }
+      // The kept slices' lung areas add up, times the slice spacing, to the measured lung
+      // volume (slices below 3 mm² of lung are left out, a negligible part).
+      const areas = record.sliceLungAreaMm2!;
+      expect(areas).toHaveLength(record.keptSlices.length);
+      expect(areas.every((a) => a >= 3)).toBe(true);
+      const ml = (areas.reduce((sum, a) => sum + a, 0) * record.sliceSpacingMm!) / 1000;
+      expect(Math.abs(ml / record.volumetrics.lungVolumeMl - 1)).toBeLessThan(0.005);
     }
     const table = readFileSync(first.volumetricsCsv!, 'utf8').trim().split('\n');
     expect(table).toHaveLength(scanCount + 1);
@@ -140,6 +147,23 @@ describe('encodeCohort', () => {
     writeFileSync(csv, 'patient,scan,file,severe\np1,s1,x.nii.gz,1\n');
     const read = await readCohortManifest(csv);
     expect(read.scans).toEqual([{ patient: 'p1', scan: 's1', file: 'x.nii.gz', severe: 1 }]);
+  });
+});
+
+describe('sliceLungAreasMm2', () => {
+  it('gives the lung area of each kept slice in mm²', () => {
+    // Three 2x3 slices of 0.5 x 2 mm pixels; slice 1 is not kept.
+    const lung = [1, 1, 2, 2, 0, 0, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 1];
+    const areas = sliceLungAreasMm2({
+      lungs: {
+        labels: {
+          data: Uint8Array.from(lung),
+          geometry: { shape: [3, 2, 3], spacingMm: [5, 0.5, 2] },
+        },
+      },
+      keptSlices: [0, 2],
+    } as unknown as Parameters<typeof sliceLungAreasMm2>[0]);
+    expect(areas).toEqual([4, 1]);
   });
 });
 

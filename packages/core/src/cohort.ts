@@ -10,7 +10,7 @@ import {
 } from '@lesionenc/base';
 import { readVolume, writeNpy } from '@lesionenc/io';
 
-import { type ScanVolumetrics, sliceLesionShares } from './analyse';
+import { type ScanVolumetrics, sliceLesionShares, sliceLungAreasMm2 } from './analyse';
 import type { LesionEncoder } from './assess';
 
 const log = createLogger('lesionenc.core.cohort');
@@ -59,6 +59,11 @@ export interface EncodedScanRecord {
    * aligned with `keptSlices` (absent in older indexes and for features-only encoders).
    */
   readonly sliceLesionShares?: readonly (readonly number[])[];
+  /**
+   * Per kept slice, the area of its lung in mm², aligned with `keptSlices` (absent in older
+   * indexes): weights that turn the per-slice lesion shares into shares of the whole lung.
+   */
+  readonly sliceLungAreaMm2?: readonly number[];
   readonly featureSize: number;
   readonly volumetrics: ScanVolumetrics;
   readonly volumetricFeatures: readonly number[];
@@ -310,6 +315,7 @@ export async function encodeCohort(
           features: `features/${name}.npy`,
           keptSlices: result.keptSlices,
           sliceSpacingMm: volume.geometry.spacingMm[0],
+          sliceLungAreaMm2: sliceLungAreasMm2(result),
           ...(options.encoder.models.featuresOnly
             ? {}
             : { sliceLesionShares: sliceLesionShares(result) }),

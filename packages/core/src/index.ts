@@ -38,6 +38,7 @@ export {
   VOLUMETRIC_FEATURE_NAMES,
   analyseScan,
   sliceLesionShares,
+  sliceLungAreasMm2,
   analyseSliceImages,
   measureLesions,
 } from './analyse';

@@ -76,8 +76,10 @@ for task in ("severe", "converter"):
                 auc = patient_auc(y, [s[kind][name] for s in chosen], g)
                 print(f"  {h} {kind:8s} {name:13s} % of lung  {auc:.3f}")
         total = [s["shares"].sum(1) for s in chosen]
-        print(f"  {h} mean per-slice lesion share    {patient_auc(y, [t.mean() for t in total], g):.3f}")
-        print(f"  {h} largest per-slice lesion share {patient_auc(y, [t.max() for t in total], g):.3f}")
+        mean = patient_auc(y, [t.mean() for t in total], g)
+        largest = patient_auc(y, [t.max() for t in total], g)
+        print(f"  {h} mean per-slice lesion share    {mean:.3f}")
+        print(f"  {h} largest per-slice lesion share {largest:.3f}")
 
 pca = PCA(64, random_state=0).fit(np.concatenate([s["features"] for s in hospitals["A"]]))
 

@@ -260,7 +260,8 @@ export async function createLesionEncoder(
     const notes: string[] = [];
     if (usesShipped) {
       notes.push(
-        `${fromShipped.join(', ')}: the shipped models, trained on synthetic cohorts; for research, not for clinical use`,
+        `${fromShipped.join(', ')}: the shipped models, trained on synthetic cohorts; ` +
+          'for research, not for clinical use',
       );
     }
     if (config.featuresOnly === true) {

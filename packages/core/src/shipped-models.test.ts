@@ -28,7 +28,7 @@ describe('the shipped models', () => {
     await initBackend({ backend: 'wasm' });
   });
 
-  it('are a volumetric severity classifier, described in models.json with its test figures', async () => {
+  it('are a volumetric severity classifier, with its test figures in models.json', async () => {
     const shipped = await findShippedModels();
     expect(shipped).toBeDefined();
     expect(shipped!.severity).toBe(join(shipped!.folder, 'severity'));

@@ -114,7 +114,7 @@ describe('lesionenc experiment', () => {
     }
   });
 
-  it('passes the training settings to the classifiers and records them with the models', async () => {
+  it('passes the training settings to the classifiers and records them', async () => {
     const models = join(directory, 'models');
     const { io } = capture();
     const args = [

@@ -127,28 +127,47 @@ export async function runExperimentCommand(
   const spacingText = values['slice-spacing'];
   const sliceSpacingMm =
     spacingText === 'auto' ? 'auto' : spacingText === 'none' ? null : Number(spacingText);
-  const validationFraction = Number(values['validation-fraction']);
+  const fractionText = values['validation-fraction'];
+  const validationFraction = Number(fractionText);
   const reselectEvery = Number(values['reselect-every']);
   const learningRate = Number(values['learning-rate']);
-  const problem = !(validationFraction >= 0 && validationFraction < 1)
-    ? `--validation-fraction: expected a fraction in [0, 1), got ${values['validation-fraction']}`
-    : !(Number.isInteger(reselectEvery) && reselectEvery >= 1)
-      ? `--reselect-every: expected a whole number of epochs >= 1, got ${values['reselect-every']}`
-      : !(Number.isFinite(learningRate) && learningRate > 0)
-        ? `--learning-rate: expected a positive number, got ${values['learning-rate']}`
-        : typeof sliceSpacingMm === 'number' &&
-            !(Number.isFinite(sliceSpacingMm) && sliceSpacingMm > 0)
-          ? `--slice-spacing: expected auto, none or a spacing in mm, got ${spacingText}`
-          : values.train === undefined || values.test === undefined || values.out === undefined
-            ? '--train, --test and --out are required'
-            : tasks[values.task] === undefined
-              ? `--task: expected severity, progression or both, got ${values.task}`
-              : !Object.values(numbers).every((n) => Number.isInteger(n) && n >= 0) ||
-                  numbers.workers < 1 ||
-                  numbers.size % 32 !== 0 ||
-                  numbers.size < 32
-                ? 'numeric options: expected non-negative integers (workers >= 1, size a multiple of 32)'
-                : undefined;
+  // The first problem with the options, if any.
+  const problem = (
+    [
+      [
+        !(validationFraction >= 0 && validationFraction < 1),
+        `--validation-fraction: expected a fraction in [0, 1), got ${fractionText}`,
+      ],
+      [
+        !(Number.isInteger(reselectEvery) && reselectEvery >= 1),
+        `--reselect-every: expected a whole number of epochs >= 1, got ${values['reselect-every']}`,
+      ],
+      [
+        !(Number.isFinite(learningRate) && learningRate > 0),
+        `--learning-rate: expected a positive number, got ${values['learning-rate']}`,
+      ],
+      [
+        typeof sliceSpacingMm === 'number' &&
+          !(Number.isFinite(sliceSpacingMm) && sliceSpacingMm > 0),
+        `--slice-spacing: expected auto, none or a spacing in mm, got ${spacingText}`,
+      ],
+      [
+        values.train === undefined || values.test === undefined || values.out === undefined,
+        '--train, --test and --out are required',
+      ],
+      [
+        tasks[values.task] === undefined,
+        `--task: expected severity, progression or both, got ${values.task}`,
+      ],
+      [
+        !Object.values(numbers).every((n) => Number.isInteger(n) && n >= 0) ||
+          numbers.workers < 1 ||
+          numbers.size % 32 !== 0 ||
+          numbers.size < 32,
+        'numeric options: expected non-negative integers (workers >= 1, size a multiple of 32)',
+      ],
+    ] as const
+  ).find(([bad]) => bad)?.[1];
   if (problem !== undefined) {
     io.err(`lesionenc experiment: ${problem}\n${USAGE}`);
     return 2;

@@ -92,8 +92,7 @@ export async function findShippedModelFiles(): Promise<ShippedModels | undefined
       classifier('progression'),
     ]);
     if (ica === null && severity === null && progression === null) return undefined;
-    const models: ShippedModels = { folder, ica, severity, progression };
-    return models;
+    return { folder, ica, severity, progression };
   } catch {
     return undefined;
   }
